@@ -1,0 +1,1 @@
+"""One module per ``seizure`` sub-command (argument parsing only; work lives in the rooms)."""

@@ -1,0 +1,68 @@
+"""Atomic writes and safe output paths.
+
+Every file the tool writes goes through :func:`atomic_write` (or :func:`atomic_path`):
+the content lands in a temporary file in the same folder and is renamed into place
+only when complete, so an interrupted run never leaves a half-written file that a
+later run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from seizure.errors import SeizureError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    ``suffix`` keeps an extension some writers insist on (``np.save`` adds ``.npy``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Open a temporary file for writing; fsync and rename onto ``path`` on success."""
+    if "b" in mode:
+        encoding = None
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, encoding=encoding, newline="" if encoding else None) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def safe_name(name: str) -> str:
+    """A file-name component with no path separators or traversal (``../x`` -> ``x``)."""
+    base = name.replace("\\", "/").split("/")[-1]
+    base = _UNSAFE.sub("_", base).lstrip(".")
+    return base or "unnamed"
+
+
+def inside(root: str | Path, name: str) -> Path:
+    """``root / safe_name(name)``, guaranteed to lie inside ``root``."""
+    root = Path(root).resolve()
+    target = (root / safe_name(name)).resolve()
+    if root != target.parent:
+        raise SeizureError(f"refusing to write outside the output folder: {name!r}", root)
+    return target
