@@ -1,0 +1,310 @@
+"""Channel names and bipolar montages.
+
+Names. :func:`normalise_label` turns any recorded label into one canonical, upper-case
+name through a few explicit rules and the one synonym table :data:`SYNONYMS`:
+
+* a type prefix (:data:`TYPE_PREFIXES`: ``EEG``, ``EKG``, ``ECG``, ``EMG``, ``EOG``,
+  ``POL``) followed by a space is dropped: ``EEG Fp1`` -> ``FP1``, ``EKG EKG`` -> ``EKG``;
+* a trailing reference (:data:`REFERENCE_SUFFIXES`: ``-REF``, ``-LE``, ``-AR``, ...) is
+  dropped: it names the recording reference, not a bipolar partner (``EEG FP1-LE`` ->
+  ``FP1``, ``EEG T1-REF`` -> ``T1``, ``DC1-DC`` -> ``DC1``);
+* each remaining part goes through :data:`SYNONYMS` (10-10 names to the 10-20 names TUSZ
+  uses: T7->T3, T8->T4, P7->T5, P8->T6, and a few non-EEG aliases), so already-bipolar
+  labels keep their two halves: ``T7-P7`` -> ``T3-T5``, ``EEG FP1-F7`` -> ``FP1-F7``.
+
+Montages. :data:`MONTAGES` maps a name to its ordered bipolar pairs: ``tcp`` (the 22
+channels of the ACNS temporal central parasagittal montage used by TUSZ) and
+``double_banana`` (the 18-channel longitudinal bipolar montage of non-TUH data such as
+CHB-MIT). :func:`plan` works out, once per channel list, how each pair is formed:
+
+* from two referential electrodes, ``X-Y = X - Y``;
+* from an already-bipolar channel that is the pair itself, or its reverse (negated);
+  when a bipolar label occurs twice (CHB-MIT records ``T8-P8`` twice) the first is used.
+
+Missing-channel policy (the recipe's ``missing_channels``): with ``missing="zero"`` (the
+default) a pair that cannot be formed is filled with zeros and its ``mask`` entry is
+False, so models can ignore it. 03_tcp_ar_a recordings have no A1/A2 electrodes: their
+``A1-T3`` and ``T4-A2`` are zero-filled and masked and the other 20 TCP channels are
+real. With ``missing="refuse"`` any missing pair raises :class:`MontageError`. Fewer
+than ``min_channels`` formable pairs always raises, naming the missing electrodes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from seizure.errors import MontageError
+
+if TYPE_CHECKING:
+    from seizure.io.edf import Recording
+
+log = logging.getLogger(__name__)
+
+TYPE_PREFIXES = ("EEG", "EKG", "ECG", "EMG", "EOG", "POL")
+REFERENCE_SUFFIXES = frozenset({"REF", "LE", "AR", "AVG", "CAR", "DC"})
+
+# The one synonym table: upper-case alias -> canonical name. Applied to the whole label
+# first (for labels with spaces such as "PHOTIC PH"), then to each electrode part.
+SYNONYMS: dict[str, str] = {
+    # 10-10 names of the four temporal electrodes -> 10-20 names used by TUSZ and TCP
+    "T7": "T3",
+    "T8": "T4",
+    "P7": "T5",
+    "P8": "T6",
+    # sphenoidal electrodes: SeizeIT "Sph1" vs TUH "SP1"
+    "SPH1": "SP1",
+    "SPH2": "SP2",
+    # non-EEG channels: one recognisable name each
+    "ECG": "EKG",
+    "PHOTIC PH": "PHOTIC",
+}
+
+# Scalp electrode names after normalisation (10-20, 10-10, ear/mastoid, TUH extras).
+ELECTRODES = frozenset(
+    {"FP1", "FP2", "FPZ", "AF3", "AF4", "AF7", "AF8", "AFZ", "NZ", "IZ",
+     "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "FZ",
+     "FC1", "FC2", "FC3", "FC4", "FC5", "FC6", "FCZ", "FT7", "FT8", "FT9", "FT10",
+     "C1", "C2", "C3", "C4", "C5", "C6", "CZ", "T1", "T2", "T3", "T4", "T5", "T6", "T9", "T10",
+     "TP7", "TP8", "TP9", "TP10", "CP1", "CP2", "CP3", "CP4", "CP5", "CP6", "CPZ",
+     "P1", "P2", "P3", "P4", "P5", "P6", "P9", "P10", "PZ",
+     "PO3", "PO4", "PO7", "PO8", "POZ", "O1", "O2", "OZ",
+     "A1", "A2", "M1", "M2", "SP1", "SP2", "PG1", "PG2"}
+)
+
+MISSING_POLICIES = ("refuse", "zero")
+
+
+def normalise_label(label: str) -> str:
+    """Canonical upper-case channel name: ``'EEG Fp1-REF'`` -> ``'FP1'``, ``'T7-P7'`` -> ``'T3-T5'``."""
+    text = " ".join(str(label).split()).upper()
+    text = SYNONYMS.get(text, text)
+    for prefix in TYPE_PREFIXES:
+        if text.startswith(prefix + " "):
+            text = text[len(prefix) + 1:]
+            break
+    parts = [p.strip() for p in text.split("-")]
+    if len(parts) >= 2 and parts[-1] in REFERENCE_SUFFIXES and parts[0]:
+        parts = parts[:-1]
+    return "-".join(SYNONYMS.get(p, p) for p in parts)
+
+
+def is_electrode_label(name: str) -> bool:
+    """True when a normalised name is a scalp electrode or a pair of them (``FP1``, ``FP1-F7``)."""
+    parts = name.split("-")
+    return 1 <= len(parts) <= 2 and all(p in ELECTRODES for p in parts)
+
+
+@dataclass(frozen=True)
+class Montage:
+    """A named bipolar montage: ordered ``(plus, minus)`` electrode pairs."""
+
+    name: str
+    pairs: tuple[tuple[str, str], ...]
+    description: str
+
+    @property
+    def channels(self) -> list[str]:
+        return [f"{a}-{b}" for a, b in self.pairs]
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tuple(p.split("-")) for p in text.split())  # type: ignore[misc]
+
+
+MONTAGES: dict[str, Montage] = {
+    "tcp": Montage(
+        "tcp",
+        _pairs("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ "
+               "CZ-C4 C4-T4 T4-A2 FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2"),
+        "ACNS temporal central parasagittal montage (22 channels, TUSZ)",
+    ),
+    "double_banana": Montage(
+        "double_banana",
+        _pairs("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 FP1-F3 F3-C3 C3-P3 "
+               "P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2 FZ-CZ CZ-PZ"),
+        "longitudinal bipolar 'double banana' montage (18 channels)",
+    ),
+}
+
+
+def get_montage(name: str) -> Montage:
+    """The montage registered under ``name``; an unknown name lists the valid ones."""
+    try:
+        return MONTAGES[name]
+    except (KeyError, TypeError):
+        raise MontageError(
+            f"unknown montage {name!r}; valid montages: {', '.join(sorted(MONTAGES))}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class MontagePlan:
+    """How each pair of a montage is formed from one recording's channels.
+
+    ``needed_indices`` are the input channels to read, in increasing order; :meth:`apply`
+    takes exactly those rows (so a chunked reader can read only them).
+    """
+
+    name: str
+    channels: list[str]
+    mask: np.ndarray
+    missing: list[str]
+    missing_electrodes: list[str]
+    needed_indices: list[int]
+    sources: list[str]
+    # internal index math: output rows, +input row, -input row (-1: none), sign of + row
+    _rows: np.ndarray
+    _plus: np.ndarray
+    _minus: np.ndarray
+    _sign: np.ndarray
+
+    @property
+    def n_formed(self) -> int:
+        return int(self.mask.sum())
+
+    def apply(self, data: np.ndarray) -> np.ndarray:
+        """Bipolar channels, float32 ``(n_pairs, n_samples)``, from rows ``needed_indices``."""
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[0] != len(self.needed_indices):
+            raise ValueError(
+                f"data must have shape (len(needed_indices)={len(self.needed_indices)}, n_samples), "
+                f"got {data.shape}"
+            )
+        out = np.zeros((len(self.channels), data.shape[1]), dtype=np.float32)
+        diff = self._minus >= 0
+        if diff.any():
+            out[self._rows[diff]] = data[self._plus[diff]] - data[self._minus[diff]]
+        single = ~diff
+        if single.any():
+            out[self._rows[single]] = data[self._plus[single]] * self._sign[single, None]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (used by ``seizure inspect``)."""
+        return {
+            "name": self.name,
+            "n_pairs": len(self.channels),
+            "n_formed": self.n_formed,
+            "missing": list(self.missing),
+            "missing_electrodes": list(self.missing_electrodes),
+            "pairs": dict(zip(self.channels, self.sources)),
+        }
+
+
+def plan(
+    channels: list[str],
+    name: str = "tcp",
+    missing: str = "zero",
+    min_channels: int = 16,
+    *,
+    path: str | Path | None = None,
+) -> MontagePlan:
+    """Work out how to form montage ``name`` from ``channels`` (labels, normalised here).
+
+    ``path`` only names the recording in error messages.
+    """
+    montage = get_montage(name)
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}")
+    if isinstance(min_channels, bool) or not isinstance(min_channels, (int, np.integer)) or not (
+        1 <= min_channels <= len(montage.pairs)
+    ):
+        raise ValueError(
+            f"min_channels must be an integer from 1 to {len(montage.pairs)} for montage {name!r}; "
+            f"got {min_channels!r}"
+        )
+    names = [normalise_label(c) for c in channels]
+    referential: dict[str, int] = {}
+    bipolar: dict[tuple[str, str], int] = {}
+    present: set[str] = set()
+    for i, n in enumerate(names):
+        parts = n.split("-")
+        present.update(parts)
+        if len(parts) == 1:
+            referential.setdefault(n, i)
+        elif len(parts) == 2:
+            bipolar.setdefault((parts[0], parts[1]), i)
+
+    rows: list[int] = []
+    plus: list[int] = []
+    minus: list[int] = []
+    sign: list[float] = []
+    sources: list[str] = []
+    missing_pairs: list[str] = []
+
+    def form(row: int, p: int, m: int, s: float, source: str) -> None:
+        rows.append(row)
+        plus.append(p)
+        minus.append(m)
+        sign.append(s)
+        sources.append(source)
+
+    for row, (a, b) in enumerate(montage.pairs):
+        if a in referential and b in referential:
+            form(row, referential[a], referential[b], 1.0, f"{channels[referential[a]]} - {channels[referential[b]]}")
+        elif (a, b) in bipolar:
+            form(row, bipolar[(a, b)], -1, 1.0, str(channels[bipolar[(a, b)]]))
+        elif (b, a) in bipolar:
+            form(row, bipolar[(b, a)], -1, -1.0, f"-({channels[bipolar[(b, a)]]})")
+        else:
+            missing_pairs.append(f"{a}-{b}")
+            sources.append("missing")
+    absent = sorted({e for p in missing_pairs for e in p.split("-")} - present)
+    n_formed = len(rows)
+    where = f"montage {name!r}"
+    if n_formed < min_channels:
+        raise MontageError(
+            f"{where} needs at least {min_channels} of its {len(montage.pairs)} channels but only "
+            f"{n_formed} can be formed; missing electrodes: {', '.join(absent) or 'none'}; "
+            f"missing pairs: {', '.join(missing_pairs)}",
+            path,
+        )
+    if missing_pairs and missing == "refuse":
+        raise MontageError(
+            f"{where} cannot form {', '.join(missing_pairs)} (missing electrodes: "
+            f"{', '.join(absent) or 'none'}) and missing='refuse'",
+            path,
+        )
+    if missing_pairs:
+        log.debug("%s: %s zero-filled and masked", path or where, ", ".join(missing_pairs))
+
+    needed = sorted(set(plus) | {m for m in minus if m >= 0})
+    pos = {src: k for k, src in enumerate(needed)}
+    mask = np.zeros(len(montage.pairs), dtype=bool)
+    mask[rows] = True
+    return MontagePlan(
+        name=name,
+        channels=montage.channels,
+        mask=mask,
+        missing=missing_pairs,
+        missing_electrodes=absent,
+        needed_indices=needed,
+        sources=sources,
+        _rows=np.asarray(rows, dtype=np.intp),
+        _plus=np.asarray([pos[p] for p in plus], dtype=np.intp),
+        _minus=np.asarray([pos[m] if m >= 0 else -1 for m in minus], dtype=np.intp),
+        _sign=np.asarray(sign, dtype=np.float32),
+    )
+
+
+@dataclass(frozen=True)
+class Montaged:
+    """A recording in a bipolar montage: ``data`` float32 ``(n_pairs, n_samples)`` in uV."""
+
+    channels: list[str]
+    data: np.ndarray
+    mask: np.ndarray
+    missing: list[str]
+    fs_hz: float
+
+
+def apply(recording: "Recording", name: str = "tcp", missing: str = "zero", min_channels: int = 16) -> Montaged:
+    """Montage ``name`` of a :class:`~seizure.io.edf.Recording` (missing pairs per ``missing``)."""
+    p = plan(recording.channels, name, missing, min_channels, path=recording.path)
+    data = p.apply(recording.data[p.needed_indices])
+    return Montaged(channels=p.channels, data=data, mask=p.mask, missing=p.missing, fs_hz=recording.fs_hz)
