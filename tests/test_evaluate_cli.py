@@ -1,0 +1,144 @@
+"""``seizure evaluate``: directories and list files in, table + JSON + report.md out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seizure import cli
+from seizure.events import Event
+from seizure.io.annotations import write_csv, write_csv_bi, write_szcore_tsv, write_tse_bi
+from seizure.scoring.report import evaluate_paths
+
+MEASURE_KEYS = {"sensitivity", "precision", "f1", "fa_per_24h", "hits", "misses", "false_alarms"}
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "COMMANDS", ("evaluate",))  # only this command's module is needed
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(["evaluate", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _corpus(root: Path) -> tuple[Path, Path]:
+    ref, hyp = root / "ref", root / "hyp"
+    # two recordings of patient aaaaaaac, one of aaaaaaad (the hypothesis as a SzCORE TSV)
+    write_csv_bi(ref / "train/aaaaaaac/s001_2015/01_tcp_ar/aaaaaaac_s001_t000.csv_bi", [Event(100, 200), Event(300, 400)], 3600.0)
+    write_csv_bi(ref / "train/aaaaaaac/s001_2015/01_tcp_ar/aaaaaaac_s001_t001.csv_bi", [], 1800.0)
+    write_csv(ref / "dev/aaaaaaad/s002_2016/01_tcp_ar/aaaaaaad_s002_t000.csv", [Event(600, 1320, "cpsz", channel="FP1-F7")], 3600.0)
+    write_csv_bi(ref / "dev/aaaaaaad/s002_2016/01_tcp_ar/aaaaaaad_s002_t000.csv_bi", [Event(600, 1320)], 3600.0)
+    write_csv_bi(hyp / "aaaaaaac_s001_t000.csv_bi", [Event(150, 350)], 3600.0)
+    write_csv_bi(hyp / "aaaaaaac_s001_t001.csv_bi", [Event(10, 20)], 1800.0)
+    write_szcore_tsv(hyp / "aaaaaaad_s002_t000_events.tsv", [Event(600, 630)], 3600.0)
+    return ref, hyp
+
+
+def test_evaluate_directories(tmp_path, run_cli):
+    ref, hyp = _corpus(tmp_path)
+    code, out, err = run_cli("--ref", str(ref), "--hyp", str(hyp), "--out", str(tmp_path / "out"),
+                             "--json", str(tmp_path / "scores.json"))
+    assert code == 0, err
+    assert "3 recordings, 2.50 h, 3 reference seizures" in out
+    assert out.splitlines()[1].split() == ["method", "sens", "prec", "F1", "FA/24h", "hits", "misses", "false", "alarms"]
+    ovlp_row = next(line for line in out.splitlines() if line.startswith("OVLP"))
+    assert ovlp_row.split() == ["OVLP", "100.00%", "75.00%", "85.71%", "9.60", "3", "0", "1"]
+
+    report = json.loads((tmp_path / "scores.json").read_text())
+    assert report == json.loads((tmp_path / "out/report.json").read_text())
+    assert set(report) == {"n_recordings", "duration_s", "n_ref_events", "methods", "per_recording"}
+    assert (report["n_recordings"], report["duration_s"], report["n_ref_events"]) == (3, 9000.0, 3)
+    assert set(report["methods"]) == {"ovlp", "taes", "epoch", "szcore"}
+    for name in ("ovlp", "taes", "epoch"):
+        assert set(report["methods"][name]) == MEASURE_KEYS
+    sz = report["methods"]["szcore"]
+    assert set(sz) == MEASURE_KEYS | {"per_subject_mean", "sample"}
+    # OVLP: 3 hits (one hypothesis spans two seizures), 1 false alarm in 2.5 h
+    assert report["methods"]["ovlp"] == {"sensitivity": 1.0, "precision": 0.75, "f1": pytest.approx(6 / 7),
+                                         "fa_per_24h": 9.6, "hits": 3, "misses": 0, "false_alarms": 1}
+    # TAES: 0.5 + 30/720 hits; the spanning hypothesis's second seizure is a miss
+    assert report["methods"]["taes"]["hits"] == pytest.approx(0.5 + 30 / 720)
+    # SzCORE: the 12-minute seizure becomes 3 events, 1 detected: 3 of 5
+    assert (sz["hits"], sz["misses"], sz["false_alarms"], sz["sensitivity"]) == (3, 2, 1, 0.6)
+    # per subject: aaaaaaac 2/2 detected (1 FP in 1.5 h), aaaaaaad 1/3 (no FP)
+    assert sz["per_subject_mean"] == {"sensitivity": pytest.approx(2 / 3), "precision": pytest.approx((2 / 3 + 1) / 2),
+                                      "f1": pytest.approx((0.8 + 0.5) / 2), "fa_per_24h": 8.0, "n_subjects": 2}
+    rec = {r["recording"]: r for r in report["per_recording"]}
+    assert rec["aaaaaaad_s002_t000"]["ref"].endswith(".csv_bi")  # .csv_bi preferred over .csv
+    assert rec["aaaaaaad_s002_t000"]["subject"] == "aaaaaaad"
+    assert rec["aaaaaaac_s001_t000"]["taes"] == {"hits": 0.5, "misses": 1.5, "false_alarms": 1}
+    md = (tmp_path / "out/report.md").read_text()
+    assert "| OVLP | 100.00% | 75.00% | 85.71% | 9.60 | 3 | 0 | 1 | NEDC any-overlap; counts pooled" in md
+    assert "SzCORE rows follow the timescoring package" in md
+
+
+def test_evaluate_list_files_and_missing_hypotheses(tmp_path, run_cli):
+    ref, hyp = _corpus(tmp_path)
+    (hyp / "aaaaaaac_s001_t001.csv_bi").unlink()
+    listing = tmp_path / "refs.txt"
+    listing.write_text("# reference files\nref/train/aaaaaaac/s001_2015/01_tcp_ar/aaaaaaac_s001_t000.csv_bi\n\n"
+                       "ref/train/aaaaaaac/s001_2015/01_tcp_ar/aaaaaaac_s001_t001.csv_bi\n")
+    code, _, err = run_cli("--ref", str(listing), "--hyp", str(hyp))
+    assert code == 1
+    assert err.startswith(f"error: {hyp}: 1 of 2 reference recordings have no hypothesis (first: aaaaaaac_s001_t001")
+    assert "--missing-as-empty" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("--ref", str(listing), "--hyp", str(hyp), "--missing-as-empty")
+    assert code == 0, err
+    assert "2 recordings, 1.50 h, 2 reference seizures" in out
+
+
+def test_evaluate_errors(tmp_path, run_cli):
+    ref, hyp = _corpus(tmp_path)
+    write_csv_bi(hyp / "aaaaaaac_s001_t001.csv_bi", [Event(10, 20)], 1900.0)
+    code, _, err = run_cli("--ref", str(ref), "--hyp", str(hyp))
+    assert code == 1
+    assert "aaaaaaac_s001_t001.csv_bi: reference says the recording lasts 1800 s but the hypothesis" in err
+    assert "says 1900 s (tolerance 1 s)" in err
+    code, _, err = run_cli("--ref", str(tmp_path / "nowhere"), "--hyp", str(hyp))
+    assert code == 1 and "nowhere: no such directory, list file or annotation file" in err
+    bad_list = tmp_path / "bad.txt"
+    bad_list.write_text("ref/missing.csv_bi\n")
+    code, _, err = run_cli("--ref", str(bad_list), "--hyp", str(hyp))
+    assert code == 1 and "bad.txt: line 1: listed file not found: ref/missing.csv_bi" in err
+    twice = tmp_path / "twice"
+    write_csv_bi(twice / "a/rec_1.csv_bi", [], 10.0)
+    write_csv_bi(twice / "b/rec_1.csv_bi", [], 10.0)
+    code, _, err = run_cli("--ref", str(twice), "--hyp", str(hyp))
+    assert code == 1 and "recording 'rec_1' appears twice" in err
+    with pytest.raises(SystemExit) as info:
+        run_cli("--hyp", str(hyp))
+    assert info.value.code == 2
+
+
+def test_duration_from_the_edf_beside_v1_files(tmp_path):
+    from seizure.io.edf import write_edf
+
+    ref, hyp = tmp_path / "ref", tmp_path / "hyp"
+    ref.mkdir()
+    # a .tse_bi with only a seizure row does not tile the timeline: its duration is the EDF's
+    (ref / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
+    write_edf(ref / "rec_1.edf", np.zeros((1, 64 * 30), dtype=np.float32), ["EEG FP1-REF"], 64.0)
+    write_tse_bi(hyp / "rec_1.tse_bi", [Event(12, 14)], 30.0)
+    report = evaluate_paths(ref, hyp)
+    assert report.duration_s == 30.0 and report.methods["ovlp"].hits == 1
+    (ref / "rec_1.edf").unlink()
+    (hyp / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
+    with pytest.raises(Exception, match="no recording duration"):
+        evaluate_paths(ref, hyp)
+
+
+def test_real_tusz_annotations_against_themselves(real_headers, tmp_path):
+    report = evaluate_paths(real_headers / "tuh", real_headers / "tuh")
+    d = report.to_dict()
+    assert d["n_recordings"] == len(list((real_headers / "tuh").rglob("*.csv_bi")))
+    assert d["n_ref_events"] > 20
+    for name in ("ovlp", "taes", "epoch", "szcore"):
+        m = d["methods"][name]
+        assert (m["sensitivity"], m["precision"], m["fa_per_24h"], m["misses"], m["false_alarms"]) == (1.0, 1.0, 0.0, 0, 0)
