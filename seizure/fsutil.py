@@ -19,6 +19,8 @@ from typing import IO
 from seizure.errors import SeizureError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -34,6 +36,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared data
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -52,3 +52,16 @@ def test_recipe_mismatch_refused(tmp_path):
 def test_not_a_store(tmp_path):
     with pytest.raises(SeizureError, match="not a feature store"):
         FeatureStore(tmp_path)
+
+
+def test_atomic_outputs_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from seizure.fsutil import atomic_write
+    target = tmp_path / "out.txt"
+    with atomic_write(target) as fh:
+        fh.write("x")
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    assert mode & stat.S_IROTH or os.umask(0o022) & 0o004
+    assert list(tmp_path.iterdir()) == [target]

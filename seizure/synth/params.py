@@ -1,0 +1,106 @@
+"""The knobs of the synthetic corpus: seizure mix, seizure burden, SNR, artifact rates.
+
+:class:`SynthParams` is a frozen config section (``seizure synth --set key=value``
+overrides it). Defaults aim at TUSZ-like difficulty: about 7 % of the time in seizure,
+many hard negatives (muscle, chewing, rhythmic drowsy theta, hyperventilation,
+movement) and a share of low-amplitude focal seizures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seizure.errors import ConfigError
+
+# TUSZ seizure-type labels the generator renders, with default shares.
+SEIZURE_MIX: dict[str, float] = {
+    "fnsz": 0.30, "cpsz": 0.14, "spsz": 0.08, "gnsz": 0.16, "absz": 0.12, "tcsz": 0.12, "tnsz": 0.08,
+}
+FOCAL_TYPES = ("fnsz", "cpsz", "spsz")
+GENERALIZED_TYPES = ("gnsz", "absz", "tnsz")
+# Artifact and hard-negative events per hour of recording (at state factor 1; see scene).
+ARTIFACT_RATES_PER_H: dict[str, float] = {
+    "blink": 420.0,          # awake, eyes open; clusters; fewer with eyes closed
+    "eye_move": 150.0,       # lateral saccades (F7/F8 opposite polarity)
+    "roving": 30.0,          # slow roving eye movements of drowsiness
+    "muscle": 40.0,          # broadband EMG bursts, temporal/frontal
+    "chewing": 4.0,          # rhythmic temporal EMG at 1-2 Hz, 5-30 s
+    "pop": 8.0,              # electrode pops (single electrode step + decay)
+    "movement": 8.0,         # large slow diffuse deflections with EMG
+    "rhythmic_train": 14.0,  # drowsy rhythmic theta / wicket trains (no evolution)
+    "firda": 4.0,            # frontal intermittent rhythmic delta (prone patients)
+    "shiver": 1.0,           # rhythmic 4-7 Hz tremor artifact
+    "spindle": 240.0,        # sleep spindles (N2 only)
+    "vertex": 60.0,          # vertex waves / K-complexes (drowsy, N2)
+    "sweat": 1.0,            # very slow large swings
+    "bad_contact": 0.5,      # an electrode losing contact for a while
+    "ied": 40.0,             # interictal spikes / brief generalized spike-wave (seizure patients)
+}
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Difficulty knobs of :func:`seizure.synth.synthesize` (all have TUSZ-like defaults).
+
+    - ``seizure_fraction``: target fraction of recorded time in seizure, per split.
+    - ``seizure_patient_fraction``: share of patients who have seizures at all.
+    - ``seizure_mix``: relative share of each seizure type (TUSZ labels).
+    - ``seizure_snr``: multiplies every seizure amplitude (1 = default difficulty).
+    - ``subtle_fraction``: share of fnsz/cpsz seizures rendered low-amplitude and
+      barely spreading (hard positives); ``spsz`` are always subtle.
+    - ``artifact_scale``: multiplies every artifact rate; ``artifact_rates_per_h``
+      overrides single rates (names as in ``ARTIFACT_RATES_PER_H``).
+    - ``line_noise_uv``: median 60 Hz pickup per electrode.
+    - ``recording_median_min``: median recording length (log-normal, 3-60 min, a few longer).
+    - ``hv_probability`` / ``photic_probability``: share of recordings with
+      hyperventilation / photic stimulation.
+    """
+
+    seizure_fraction: float = 0.07
+    seizure_patient_fraction: float = 0.6
+    seizure_mix: dict[str, float] = field(default_factory=lambda: dict(SEIZURE_MIX))
+    seizure_snr: float = 1.0
+    subtle_fraction: float = 0.1
+    artifact_scale: float = 1.0
+    artifact_rates_per_h: dict[str, float] = field(default_factory=dict)
+    line_noise_uv: float = 1.5
+    recording_median_min: float = 15.0
+    hv_probability: float = 0.3
+    photic_probability: float = 0.35
+
+    def __post_init__(self) -> None:
+        _range("seizure_fraction", self.seizure_fraction, 0.0, 0.5)
+        _range("seizure_patient_fraction", self.seizure_patient_fraction, 0.0, 1.0)
+        _range("seizure_snr", self.seizure_snr, 0.05, 20.0)
+        _range("subtle_fraction", self.subtle_fraction, 0.0, 1.0)
+        _range("artifact_scale", self.artifact_scale, 0.0, 100.0)
+        _range("line_noise_uv", self.line_noise_uv, 0.0, 500.0)
+        _range("recording_median_min", self.recording_median_min, 3.0, 240.0)
+        _range("hv_probability", self.hv_probability, 0.0, 1.0)
+        _range("photic_probability", self.photic_probability, 0.0, 1.0)
+        unknown = sorted(set(self.seizure_mix) - set(SEIZURE_MIX))
+        if unknown:
+            raise ConfigError(f"seizure_mix has unknown type {unknown[0]!r}; valid: {', '.join(sorted(SEIZURE_MIX))}")
+        if any(not isinstance(v, (int, float)) or v < 0 for v in self.seizure_mix.values()):
+            raise ConfigError(f"seizure_mix weights must be numbers >= 0, got {self.seizure_mix}")
+        if self.seizure_fraction > 0 and sum(self.seizure_mix.values()) <= 0:
+            raise ConfigError("seizure_mix must give some type a positive weight")
+        unknown = sorted(set(self.artifact_rates_per_h) - set(ARTIFACT_RATES_PER_H))
+        if unknown:
+            raise ConfigError(f"artifact_rates_per_h has unknown artifact {unknown[0]!r}; "
+                              f"valid: {', '.join(sorted(ARTIFACT_RATES_PER_H))}")
+        if any(not isinstance(v, (int, float)) or v < 0 for v in self.artifact_rates_per_h.values()):
+            raise ConfigError(f"artifact_rates_per_h must be numbers >= 0, got {self.artifact_rates_per_h}")
+
+    def rate_per_h(self, kind: str) -> float:
+        """Events per hour of artifact ``kind`` after overrides and ``artifact_scale``."""
+        return self.artifact_rates_per_h.get(kind, ARTIFACT_RATES_PER_H[kind]) * self.artifact_scale
+
+    def mix(self) -> dict[str, float]:
+        """``seizure_mix`` with every known type present (missing ones weigh 0)."""
+        return {k: float(self.seizure_mix.get(k, 0.0)) for k in SEIZURE_MIX}
+
+
+def _range(name: str, value: float, low: float, high: float) -> None:
+    if not isinstance(value, (int, float)) or not (low <= value <= high):
+        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
