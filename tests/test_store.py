@@ -62,6 +62,7 @@ def test_atomic_outputs_are_readable_by_others(tmp_path):
     target = tmp_path / "out.txt"
     with atomic_write(target) as fh:
         fh.write("x")
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    assert mode & stat.S_IROTH or os.umask(0o022) & 0o004
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~umask
     assert list(tmp_path.iterdir()) == [target]
