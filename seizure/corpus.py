@@ -1,0 +1,381 @@
+"""TUSZ-layout corpora: discovery, patient-wise splits, and parallel, resumable preprocessing
+into a feature store (:mod:`seizure.store`).
+
+Layouts (ROOT may be the corpus folder, its ``edf`` folder, or one split folder):
+
+* TUSZ v2: ``edf/{train,dev,eval}/<patient>/<sNNN_YYYY>/<montage>/<patient>_sNNN_tNNN.edf``
+  with ``.csv`` / ``.csv_bi`` beside each EDF;
+* TUSZ v1.5: ``edf/{train,dev_test}/<montage>/<NNN>/<patient>/<session>/<file>.edf`` with
+  ``.tse`` / ``.tse_bi`` / ``.lbl`` (``dev_test`` is the ``dev`` split).
+
+The split is the folder's; a patient found in two splits is an error (splits are by
+patient). Preprocessing streams each recording's features to disk chunk by chunk (a
+worker's memory stays bounded), writes the arrays before the metadata (so a killed run
+leaves nothing a later run trusts), skips recordings already done with the same recipe,
+records a failing file with its one-line reason and goes on, and rebuilds
+``manifest.csv`` at the end (a later run rebuilds it if this one was killed first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seizure import features as feats
+from seizure.errors import ConfigError, SeizureError
+from seizure.io.annotations import find_sidecar
+from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
+from seizure.recipe import Recipe
+from seizure.store import RecordMeta, StoreWriter
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "eval")
+SPLIT_FOLDERS = {"train": "train", "dev": "dev", "eval": "eval", "dev_test": "dev"}
+LOCK_NAME = ".preprocess.lock"
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One EDF recording of a corpus."""
+
+    rec_id: str  # file stem, unique in the corpus
+    split: str  # train | dev | eval
+    patient: str
+    session: str
+    montage_dir: str  # e.g. 01_tcp_ar
+    path: Path
+    sidecar: Path | None  # annotation file (csv_bi preferred), if any
+    layout: str  # "v2" | "v1.5"
+
+
+def discover(root: str | Path) -> list[CorpusEntry]:
+    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, sorted by split and id."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder)", root)
+    base = len(root.parts) - 1  # index of root's own name: ROOT may itself be a split folder
+    entries: list[CorpusEntry] = []
+    unmatched: list[Path] = []
+    for path in sorted(_edf_files(root)):
+        entry = _entry(path, base)
+        if entry is None:
+            unmatched.append(path)
+        else:
+            entries.append(entry)
+    if unmatched:
+        log.warning("%s: %d EDF file(s) outside the TUSZ layout were skipped, e.g. %s",
+                    root, len(unmatched), unmatched[0])
+    if not entries:
+        raise SeizureError(
+            "no EDF files in a TUSZ layout: expected edf/{train,dev,eval}/<patient>/<session>/<montage>/"
+            "<file>.edf (v2) or edf/{train,dev_test}/<montage>/<NNN>/<patient>/<session>/<file>.edf (v1.5)", root)
+    _check_unique(entries, root)
+    return sorted(entries, key=lambda e: (SPLITS.index(e.split), e.rec_id))
+
+
+def _edf_files(root: Path) -> Iterator[Path]:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.lower().endswith(".edf"):
+                yield Path(folder) / name
+
+
+def _entry(path: Path, base: int) -> CorpusEntry | None:
+    parts = path.parts
+    for i in range(len(parts) - 2, base - 1, -1):
+        split = SPLIT_FOLDERS.get(parts[i])
+        if split is None:
+            continue
+        tail = parts[i + 1:]
+        if len(tail) == 4:  # v2: patient / session / montage / file
+            patient, session, montage_dir, layout = tail[0], tail[1], tail[2], "v2"
+        elif len(tail) == 5:  # v1.5: montage / NNN / patient / session / file
+            montage_dir, patient, session, layout = tail[0], tail[2], tail[3], "v1.5"
+        else:
+            return None
+        return CorpusEntry(path.stem, split, patient, session, montage_dir, path, find_sidecar(path), layout)
+    return None
+
+
+def _check_unique(entries: list[CorpusEntry], root: Path) -> None:
+    splits_of: dict[str, set[str]] = {}
+    by_id: dict[str, Path] = {}
+    for e in entries:
+        splits_of.setdefault(e.patient, set()).add(e.split)
+        if e.rec_id in by_id:
+            raise SeizureError(f"recording id {e.rec_id} occurs twice: {by_id[e.rec_id]} and {e.path}", root)
+        by_id[e.rec_id] = e.path
+    for patient, splits in sorted(splits_of.items()):
+        if len(splits) > 1:
+            raise SeizureError(f"patient {patient} appears in splits {', '.join(sorted(splits))}; "
+                               "splits must be by patient", root)
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def recipe_from_config(config_path: str | Path | None = None, overrides: Sequence[str] = ()) -> Recipe:
+    """The ``[recipe]`` table of a TOML config (``inherit`` resolved) with ``recipe.key=value``
+    overrides; the default :class:`Recipe` when neither is given. Overrides of other tables
+    are refused (preprocessing uses only the recipe)."""
+    from seizure import config
+
+    data = config.load_toml(config_path) if config_path is not None else {}
+    for text in overrides:
+        parts, _ = config.parse_override(text)
+        if parts[0] != "recipe" or len(parts) < 2:
+            raise ConfigError(f"override {text!r} does not set the recipe; preprocessing takes only "
+                              "recipe.KEY=VALUE (e.g. recipe.feature=raw)")
+    data = config.apply_overrides(data, list(overrides))
+    return config.build(Recipe, data.get("recipe", {}), "recipe")
+
+
+@dataclass
+class PreprocessSummary:
+    """What a preprocessing run did."""
+
+    store: Path
+    found: int = 0
+    done: int = 0
+    skipped: int = 0  # already done with this recipe
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (rec_id, reason)
+    hours_done: float = 0.0  # hours of EEG processed by this run
+    hours_in_store: float = 0.0  # hours of EEG in the store's ok records
+    elapsed_s: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def reasons(self) -> list[tuple[str, int, str]]:
+        """Failures grouped by reason (numbers generalised): (reason, count, example id)."""
+        groups: Counter[str] = Counter()
+        example: dict[str, str] = {}
+        for rec_id, reason in self.failures:
+            key = re.sub(r"\d+(\.\d+)?", "#", reason)
+            groups[key] += 1
+            example.setdefault(key, rec_id)
+        return [(key, n, example[key]) for key, n in groups.most_common()]
+
+    def lines(self) -> list[str]:
+        """A human-readable summary."""
+        rate = self.hours_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        out = [f"{self.found} recording(s) found: {self.done} processed, {self.skipped} already done, "
+               f"{self.failed} failed",
+               f"{self.hours_done:.2f} h of EEG processed in {self.elapsed_s:.1f} s ({rate:.2f} h/s); "
+               f"{self.hours_in_store:.2f} h in the store {self.store}"]
+        for reason, n, rec_id in self.reasons():
+            out.append(f"  failed x{n}: {reason} (e.g. {rec_id})")
+        return out
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    rec_id: str
+    ok: bool
+    reason: str = ""
+    n_seconds: int = 0
+
+
+def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, jobs: int = 1,
+               progress: bool = False, splits: Sequence[str] | None = None,
+               chunk_s: float = CHUNK_S) -> PreprocessSummary:
+    """Preprocess every recording of a corpus into a feature store (resumable, parallel)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+    if splits is not None:
+        bad = sorted(set(splits) - set(SPLITS))
+        if bad:
+            raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
+    feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
+    started = time.perf_counter()
+    entries = discover(corpus_root)
+    if splits is not None:
+        entries = [e for e in entries if e.split in set(splits)]
+    writer = StoreWriter(store_root, recipe, feature_info(recipe))
+    summary = PreprocessSummary(writer.root, found=len(entries))
+    with _store_lock(writer.root):
+        _remove_stale_temps(writer.root / "records")
+        todo = [e for e in entries if not writer.is_done(e.rec_id)]
+        summary.skipped = len(entries) - len(todo)
+        todo.sort(key=lambda e: -_size(e.path))  # largest first: better load balance
+        try:
+            for outcome in _run(todo, writer.root, recipe, jobs, progress, chunk_s):
+                if outcome.ok:
+                    summary.done += 1
+                    summary.hours_done += outcome.n_seconds / 3600
+                else:
+                    summary.failures.append((outcome.rec_id, outcome.reason))
+        finally:
+            writer.write_manifest()
+    summary.failures.sort()
+    summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
+
+
+def _run(todo: list[CorpusEntry], store_root: Path, recipe: Recipe, jobs: int, progress: bool,
+         chunk_s: float) -> Iterator[_Outcome]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), unit="file", desc="preprocess", disable=not progress)
+    failed = 0
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            _init_worker(store_root, recipe, chunk_s, die_with_parent=False)
+            for entry in todo:
+                outcome = _process(entry)
+                failed += not outcome.ok
+                bar.update(1)
+                bar.set_postfix(failed=failed, refresh=False)
+                yield outcome
+            return
+        ctx = multiprocessing.get_context("spawn")  # no inherited locks, threads or file handles
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(store_root, recipe, chunk_s, True)) as pool:
+            pending = {pool.submit(_process, e) for e in todo}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        try:
+                            outcome = fut.result()
+                        except BrokenProcessPool:
+                            raise SeizureError("a worker process died (out of memory or killed?); finished "
+                                               "recordings are kept: run again to resume", store_root) from None
+                        failed += not outcome.ok
+                        bar.update(1)
+                        bar.set_postfix(failed=failed, refresh=False)
+                        yield outcome
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    finally:
+        bar.close()
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(store_root: Path, recipe: Recipe, chunk_s: float, die_with_parent: bool) -> None:
+    """Per-process state; pool workers also die with the parent so that nothing keeps writing
+    into the store after a killed run."""
+    if die_with_parent:
+        _die_with_parent()
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _WORKER.update(writer=StoreWriter(store_root, recipe, feature_info(recipe)), recipe=recipe, chunk_s=chunk_s)
+
+
+def _process(entry: CorpusEntry) -> _Outcome:
+    """Process one recording into the store; any failure becomes an error record."""
+    writer: StoreWriter = _WORKER["writer"]  # type: ignore[assignment]
+    recipe: Recipe = _WORKER["recipe"]  # type: ignore[assignment]
+    meta = RecordMeta(entry.rec_id, entry.split, entry.patient, str(entry.path), session=entry.session,
+                      montage_dir=entry.montage_dir)
+    try:
+        with EdfPipeline(entry.path, recipe, _WORKER["chunk_s"]) as pipe:  # type: ignore[arg-type]
+            meta.fs_hz_original = pipe.fs_hz_original
+            meta.duration_s = pipe.duration_s
+            meta.n_seconds = pipe.n_seconds
+            meta.n_frames = pipe.n_frames
+            meta.missing_channels = pipe.missing
+            labels = labels_for(entry.path, pipe.duration_s, pipe.n_seconds)
+            with writer.x_writer(entry.rec_id) as tmp:
+                _stream_features(pipe, tmp)
+                report = pipe.report()
+        meta.channel_mask = [bool(v) for v in report.mask]
+        meta.warnings = list(report.warnings)
+        meta.seizures = [[e.start_s, e.stop_s] for e in labels.seizures]
+        writer.write_ok(meta, labels.per_second)
+        return _Outcome(entry.rec_id, True, n_seconds=meta.n_seconds)
+    except SeizureError as exc:
+        reason = f"{type(exc).__name__}: {exc.reason}"
+    except Exception as exc:  # a bug or an unforeseen file problem must not stop the corpus run
+        log.exception("%s: unexpected failure", entry.path)
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+    writer.write_error(meta, reason)
+    return _Outcome(entry.rec_id, False, " ".join(reason.split()))
+
+
+def _stream_features(pipe: EdfPipeline, tmp: Path) -> None:
+    """Write the ``.npy`` header, then each chunk's frames as they come (bounded memory).
+
+    Each chunk is handed to the disk at once (``POSIX_FADV_DONTNEED`` starts write-back and
+    keeps the page cache clean), so the final ``fsync`` that makes the file durable before
+    its metadata is written has little left to wait for.
+    """
+    shape = (pipe.n_frames, len(pipe.channels), pipe.n_features)
+    written = 0
+    with open(tmp, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": shape})
+        for chunk in pipe.feature_chunks():
+            fh.write(np.ascontiguousarray(chunk.features, dtype="<f4").data)
+            written += chunk.features.shape[0]
+            fh.flush()
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        os.fsync(fh.fileno())
+    if written != shape[0]:
+        raise RuntimeError(f"wrote {written} frames, expected {shape[0]}")
+
+
+@contextlib.contextmanager
+def _store_lock(root: Path) -> Iterator[None]:
+    """Refuse a second preprocessing run on the same store while one is running."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(root / LOCK_NAME, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SeizureError("another `seizure preprocess` is writing this store; wait for it to finish",
+                               root) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_stale_temps(records: Path) -> None:
+    """Temporary files left by a killed run (never trusted; safe to delete under the lock)."""
+    stale = [p for p in records.glob(".*.tmp*") if p.is_file()]
+    for p in stale:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    if stale:
+        log.info("removed %d temporary file(s) left by an interrupted run", len(stale))
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent dies (no orphan keeps writing)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # parent already gone
+            os._exit(1)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

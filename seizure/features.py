@@ -1,0 +1,369 @@
+"""Per-frame features of a montaged, filtered signal, chosen by name from :data:`FEATURES`.
+
+Every feature maps ``x`` (channels, samples) at ``fs_hz`` to float32
+``(n_frames, n_channels, n_features)`` with ``n_frames = (n_samples // fs_hz) *
+frames_per_s``: whole seconds only, the trailing partial second is dropped. Frame ``k``
+describes ``[k / frames_per_s, (k + 1) / frames_per_s)`` seconds; its analysis window is
+centred on that interval (to within half a sample) and may reach past it, so the signal
+is extended by reflection at its ends. The chunked pipeline gives each chunk real
+neighbouring samples, so only the first and last frames of a file see the reflection.
+
+* ``raw``: the waveform itself; ``frames_per_s = fs_hz``, 1 value per frame.
+* ``lfcc``: linear-frequency cepstral coefficients as in Harati et al. 2015 and
+  Golmohammadi et al. 2017: 0.1 s frames, 0.2 s Hamming windows, a linearly spaced
+  triangular filter bank (not mel), log filter energies, DCT-II; cepstra c1..c7, the frame
+  energy ``log(mean(x^2))`` and the differential energy (max - min of the frame energy
+  over ``diff_energy_frames`` frames), their first derivatives, and second derivatives of
+  all but the differential energy (TUH's convention): 9 + 9 + 8 = 26 values per channel.
+  Derivatives are regression slopes over ``delta_frames`` / ``accel_frames`` frames. The
+  papers fix the frame and window lengths, the 7 cepstra and the 26-value layout; the
+  filter count (16, over 0-70 Hz), the 0.9 s differential-energy span and the derivative
+  spans (9 and 3 frames) are our defaults, all parameters.
+* ``spectrogram``: log power spectral density (uV^2/Hz) averaged in frequency bands
+  (delta, theta, alpha, beta, gamma, split finer), Hann windows, ``frames_per_s`` frames.
+
+Powers are floored at :data:`POWER_FLOOR` before the log, so silent (zero-filled or
+flat) channels give finite constants.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import scipy.fft
+from scipy import ndimage
+from threadpoolctl import threadpool_limits
+
+from seizure.errors import ConfigError
+
+POWER_FLOOR = 1e-6  # uV^2 (or uV^2/Hz): far below the quantisation noise of EEG EDF files
+
+DEFAULT_BANDS = (
+    (0.5, 2.0), (2.0, 4.0),                 # delta
+    (4.0, 6.0), (6.0, 8.0),                 # theta
+    (8.0, 10.0), (10.0, 13.0),              # alpha
+    (13.0, 16.0), (16.0, 20.0), (20.0, 25.0), (25.0, 30.0),  # beta
+    (30.0, 40.0), (40.0, 50.0), (50.0, 70.0),                # gamma
+)
+
+
+class Feature:
+    """Base class: parameter validation, shapes and framing shared by all features."""
+
+    name = ""
+    defaults: Mapping[str, Any] = {}
+
+    def resolve(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Defaults merged with ``params``; unknown names and wrong types raise ConfigError."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            valid = ", ".join(sorted(self.defaults)) or "(none)"
+            raise ConfigError(f"unknown parameter {unknown[0]!r} for feature {self.name!r}; valid parameters: {valid}")
+        out = dict(self.defaults)
+        for key, value in params.items():
+            out[key] = _check_type(self.name, key, value, self.defaults[key])
+        self.validate(out)
+        return out
+
+    def validate(self, p: dict[str, Any]) -> None:
+        """Check parameter values (subclasses)."""
+
+    def frames_per_s(self, params: Mapping[str, Any] | None, fs_hz: float) -> int:
+        return int(self.resolve(params)["frames_per_s"])
+
+    def n_features(self, params: Mapping[str, Any] | None) -> int:
+        raise NotImplementedError
+
+    def context_s(self, params: Mapping[str, Any] | None) -> int:
+        """Whole seconds of signal on each side that a frame's value depends on; frames that
+        far from the ends of the given signal equal those of a longer signal."""
+        raise NotImplementedError
+
+    def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Raw(Feature):
+    """The montaged waveform, one frame per sample."""
+
+    name = "raw"
+    defaults: Mapping[str, Any] = {}
+
+    def frames_per_s(self, params: Mapping[str, Any] | None, fs_hz: float) -> int:
+        self.resolve(params)
+        return _whole_hz(fs_hz)
+
+    def n_features(self, params: Mapping[str, Any] | None) -> int:
+        self.resolve(params)
+        return 1
+
+    def context_s(self, params: Mapping[str, Any] | None) -> int:
+        self.resolve(params)
+        return 0
+
+    def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        self.resolve(params)
+        x = _as_2d(x)
+        fs = _whole_hz(fs_hz)
+        n = (x.shape[1] // fs) * fs
+        return np.ascontiguousarray(x[:, :n].T, dtype=np.float32)[:, :, None]
+
+
+class Lfcc(Feature):
+    """Linear-frequency cepstral coefficients + energy + differential energy + derivatives."""
+
+    name = "lfcc"
+    defaults: Mapping[str, Any] = {
+        "frames_per_s": 10,        # 0.1 s frames
+        "window_s": 0.2,           # analysis window
+        "n_cepstra": 7,            # c1..c7 (c0 is replaced by the frame energy)
+        "n_filters": 16,           # triangular filters, linearly spaced
+        "fmin_hz": 0.0,
+        "fmax_hz": 70.0,
+        "diff_energy_frames": 9,   # span of the max - min of the frame energy (0.9 s)
+        "delta_frames": 9,         # span of the first-derivative regression
+        "accel_frames": 3,         # span of the second-derivative regression
+    }
+
+    def validate(self, p: dict[str, Any]) -> None:
+        _positive(self.name, p, "frames_per_s", "window_s", "n_cepstra", "n_filters")
+        if p["window_s"] * p["frames_per_s"] < 1 - 1e-9:
+            raise ConfigError(f"lfcc window_s ({p['window_s']}) must cover a frame (1/frames_per_s = "
+                              f"{1 / p['frames_per_s']:g} s)")
+        if p["n_cepstra"] >= p["n_filters"]:
+            raise ConfigError(f"lfcc n_cepstra ({p['n_cepstra']}) must be below n_filters ({p['n_filters']})")
+        if not 0 <= p["fmin_hz"] < p["fmax_hz"]:
+            raise ConfigError(f"lfcc needs 0 <= fmin_hz < fmax_hz, got {p['fmin_hz']} and {p['fmax_hz']}")
+        for key in ("diff_energy_frames", "delta_frames", "accel_frames"):
+            if p[key] < 1 or p[key] % 2 == 0:
+                raise ConfigError(f"lfcc {key} must be a positive odd number of frames, got {p[key]}")
+
+    def n_features(self, params: Mapping[str, Any] | None) -> int:
+        p = self.resolve(params)
+        base = p["n_cepstra"] + 2
+        return 2 * base + base - 1
+
+    def context_s(self, params: Mapping[str, Any] | None) -> int:
+        p = self.resolve(params)  # accel <- delta <- differential energy <- frame energies <- windows
+        frames = p["diff_energy_frames"] // 2 + p["delta_frames"] // 2 + p["accel_frames"] // 2
+        return _ceil_s(frames / p["frames_per_s"] + _overhang_s(p))
+
+    def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        # Many small matrix products: BLAS threads only contend (10x slower on a busy machine).
+        with threadpool_limits(1, user_api="blas"):
+            return self._compute(x, fs_hz, params)
+
+    def _compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None) -> np.ndarray:
+        p = self.resolve(params)
+        x = _as_2d(x)
+        fs = _whole_hz(fs_hz)
+        if p["fmax_hz"] > fs / 2:
+            raise ConfigError(f"lfcc fmax_hz ({p['fmax_hz']:g}) is above the Nyquist frequency {fs / 2:g} Hz "
+                              f"of the {fs} Hz signal; lower recipe.feature_params.fmax_hz")
+        win = max(2, int(round(p["window_s"] * fs)))
+        frames = _frames(x, fs, p["frames_per_s"], win)  # (C, T, win)
+        n_ch, n_t = frames.shape[:2]
+        nc, b = p["n_cepstra"], p["n_cepstra"] + 2
+        out = np.empty((n_t, n_ch, 3 * b - 1), dtype=np.float32)
+        v = out.transpose(1, 0, 2)  # (C, T, F) view: every step writes its slice in place
+        # cepstra: |Hamming-windowed DFT|^2 -> linear filter bank -> log -> DCT-II (c1..)
+        n_fft = 1 << (win - 1).bit_length()
+        bank = _linear_filter_bank(p["n_filters"], p["fmin_hz"], p["fmax_hz"], n_fft, fs)
+        n_bins = int(np.flatnonzero(bank.any(axis=0))[-1]) + 1  # bins above fmax are unused
+        spectrum = frames @ _windowed_dft(win, n_fft, n_bins)  # [re | im]
+        np.square(spectrum, out=spectrum)
+        power = spectrum[..., :n_bins]
+        power += spectrum[..., n_bins:]
+        log_fb = power @ np.ascontiguousarray(bank[:, :n_bins].T)
+        log_fb += POWER_FLOOR
+        np.log(log_fb, out=log_fb)
+        np.matmul(log_fb, _dct_matrix(p["n_filters"], nc), out=v[..., :nc])
+        # frame energy log(mean x^2) and differential energy (max - min over a span)
+        energy = np.einsum("ctw,ctw->ct", frames, frames)
+        energy *= 1.0 / win
+        energy += POWER_FLOOR
+        np.log(energy, out=energy)
+        v[..., nc] = energy
+        span = p["diff_energy_frames"]
+        ndimage.maximum_filter1d(energy, span, axis=1, mode="nearest", output=v[..., nc + 1])
+        v[..., nc + 1] -= ndimage.minimum_filter1d(energy, span, axis=1, mode="nearest")
+        # derivatives: all 9 base values, then all but the differential energy
+        ndimage.correlate1d(v[..., :b], _slope_kernel(p["delta_frames"]), axis=1, mode="nearest",
+                            output=v[..., b:2 * b])
+        ndimage.correlate1d(v[..., b:2 * b - 1], _slope_kernel(p["accel_frames"]), axis=1, mode="nearest",
+                            output=v[..., 2 * b:])
+        return out
+
+
+class Spectrogram(Feature):
+    """Log power spectral density averaged in frequency bands."""
+
+    name = "spectrogram"
+    defaults: Mapping[str, Any] = {
+        "frames_per_s": 1,
+        "window_s": 2.0,
+        "bands": [list(b) for b in DEFAULT_BANDS],
+    }
+
+    def validate(self, p: dict[str, Any]) -> None:
+        _positive(self.name, p, "frames_per_s", "window_s")
+        if p["window_s"] * p["frames_per_s"] < 1 - 1e-9:
+            raise ConfigError(f"spectrogram window_s ({p['window_s']}) must cover a frame "
+                              f"(1/frames_per_s = {1 / p['frames_per_s']:g} s)")
+        bands = p["bands"]
+        if not bands:
+            raise ConfigError("spectrogram bands must list at least one [low_hz, high_hz] pair")
+        for band in bands:
+            if (not isinstance(band, (list, tuple)) or len(band) != 2
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)
+                    or not 0 <= band[0] < band[1]):
+                raise ConfigError(f"spectrogram bands must be [low_hz, high_hz] pairs with 0 <= low < high, "
+                                  f"got {band!r}")
+        p["bands"] = [[float(lo), float(hi)] for lo, hi in bands]
+
+    def n_features(self, params: Mapping[str, Any] | None) -> int:
+        return len(self.resolve(params)["bands"])
+
+    def context_s(self, params: Mapping[str, Any] | None) -> int:
+        return _ceil_s(_overhang_s(self.resolve(params)))
+
+    def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
+        p = self.resolve(params)
+        x = _as_2d(x)
+        fs = _whole_hz(fs_hz)
+        win = max(2, int(round(p["window_s"] * fs)))
+        freqs = np.fft.rfftfreq(win, 1 / fs)
+        weights = np.zeros((len(p["bands"]), freqs.size), dtype=np.float32)
+        for i, (lo, hi) in enumerate(p["bands"]):
+            if hi > fs / 2:
+                raise ConfigError(f"spectrogram band [{lo:g}, {hi:g}] Hz reaches above the Nyquist frequency "
+                                  f"{fs / 2:g} Hz of the {fs} Hz signal")
+            inside = (freqs >= lo) & (freqs < hi)
+            if not inside.any():
+                raise ConfigError(f"spectrogram band [{lo:g}, {hi:g}] Hz holds no frequency bin with "
+                                  f"window_s={p['window_s']:g} (bins every {fs / win:g} Hz); widen it")
+            weights[i, inside] = 1.0 / inside.sum()
+        frames = _frames(x, fs, p["frames_per_s"], win)
+        window = np.hanning(win + 2)[1:-1].astype(np.float32)  # no zero end-points
+        power = np.abs(scipy.fft.rfft(frames * window, axis=-1)) ** 2
+        power *= 2.0 / (fs * float(np.sum(window ** 2)))  # one-sided PSD, uV^2/Hz
+        out = np.log(power @ weights.T + POWER_FLOOR).astype(np.float32)
+        return np.ascontiguousarray(out.transpose(1, 0, 2))
+
+
+FEATURES: dict[str, Feature] = {f.name: f for f in (Lfcc(), Raw(), Spectrogram())}
+
+
+def get(name: str) -> Feature:
+    """The feature registered under ``name``; unknown names list the valid ones."""
+    try:
+        return FEATURES[name]
+    except KeyError:
+        raise ConfigError(f"unknown feature {name!r}; valid features: {', '.join(sorted(FEATURES))}") from None
+
+
+def n_frames_for(n_samples: int, fs_hz: float, frames_per_s: int) -> int:
+    """``(n_samples // fs) * frames_per_s``: frames covering the whole seconds of a signal."""
+    return (n_samples // _whole_hz(fs_hz)) * frames_per_s
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def _frames(x: np.ndarray, fs: int, frames_per_s: int, win: int) -> np.ndarray:
+    """Analysis windows (C, T, win) centred on each frame interval, T = whole seconds x fps."""
+    n_t = n_frames_for(x.shape[1], fs, frames_per_s)
+    starts = (np.arange(n_t, dtype=np.int64) * fs) // frames_per_s  # frame k begins here
+    offset = (win - fs // frames_per_s) // 2  # centre the window on the frame interval
+    left = max(offset, 0)
+    right = max(0, int(starts[-1]) - offset + win - x.shape[1]) if n_t else 0
+    mode = "reflect" if x.shape[1] > max(left, right) else "edge"
+    padded = np.pad(x, ((0, 0), (left, right)), mode=mode) if (left or right) else x
+    view = np.lib.stride_tricks.sliding_window_view(padded, win, axis=1)  # (C, n, win)
+    return view[:, starts - offset + left]
+
+
+def _linear_filter_bank(n_filters: int, fmin: float, fmax: float, n_fft: int, fs: int) -> np.ndarray:
+    """Triangular filters (n_filters, n_fft//2+1) with centres evenly spaced in [fmin, fmax]."""
+    edges = np.linspace(fmin, fmax, n_filters + 2)
+    freqs = np.fft.rfftfreq(n_fft, 1 / fs)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rise = (freqs - lo) / (mid - lo)
+    fall = (hi - freqs) / (hi - mid)
+    return np.clip(np.minimum(rise, fall), 0.0, None).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _windowed_dft(win: int, n_fft: int, n_bins: int) -> np.ndarray:
+    """(win, 2 n_bins) matrix: frames @ it = [real | imag] of the first n_bins bins of
+    ``rfft(hamming * frame, n_fft)``, scaled so that white noise of variance s^2 gives
+    power s^2 per bin. A matrix product is much faster than many tiny FFTs."""
+    window = np.hamming(win)
+    angle = 2 * np.pi * np.outer(np.arange(win), np.arange(n_bins)) / n_fft
+    scale = window[:, None] / np.sqrt(np.sum(window ** 2))
+    out = np.concatenate([np.cos(angle) * scale, -np.sin(angle) * scale], axis=1).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def _dct_matrix(n_in: int, n_cepstra: int) -> np.ndarray:
+    """Orthonormal DCT-II rows 1..n_cepstra as a (n_in, n_cepstra) matrix."""
+    j = np.arange(n_in)[:, None] + 0.5
+    k = np.arange(1, n_cepstra + 1)[None, :]
+    return (np.sqrt(2.0 / n_in) * np.cos(np.pi * k * j / n_in)).astype(np.float32)
+
+
+def _slope_kernel(span: int) -> np.ndarray:
+    """Regression-slope weights over ``span`` (odd) frames: ``sum_n n (c[t+n] - c[t-n]) / (2 sum n^2)``."""
+    half = span // 2
+    n = np.arange(-half, half + 1, dtype=np.float64)
+    denom = float(np.sum(n * n)) or 1.0
+    return (n / denom).astype(np.float32)
+
+
+def _overhang_s(p: dict[str, Any]) -> float:
+    """How far an analysis window reaches past its frame interval on each side."""
+    return (p["window_s"] - 1 / p["frames_per_s"]) / 2
+
+
+def _ceil_s(seconds: float) -> int:
+    return math.ceil(seconds - 1e-9)
+
+
+def _as_2d(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"expected (channels, samples) data, got shape {x.shape}")
+    return x
+
+
+def _whole_hz(fs_hz: float) -> int:
+    fs = int(round(fs_hz))
+    if fs <= 0 or abs(fs - fs_hz) > 1e-9:
+        raise ConfigError(f"features need a whole-number sampling rate, got {fs_hz} Hz (set recipe.fs_hz)")
+    return fs
+
+
+def _positive(feature: str, p: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        if not p[key] > 0:
+            raise ConfigError(f"{feature} {key} must be positive, got {p[key]!r}")
+
+
+def _check_type(feature: str, key: str, value: Any, default: Any) -> Any:
+    kind: Callable[[Any], bool]
+    if isinstance(default, bool):
+        kind, what = (lambda v: isinstance(v, bool)), "true or false"
+    elif isinstance(default, int):
+        kind, what = (lambda v: isinstance(v, int) and not isinstance(v, bool)), "an integer"
+    elif isinstance(default, float):
+        kind, what = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "a number"
+    else:
+        kind, what = (lambda v: isinstance(v, (list, tuple))), "a list"
+    if not kind(value):
+        raise ConfigError(f"{feature} parameter {key!r} must be {what}, got {value!r}")
+    return float(value) if isinstance(default, float) else value
