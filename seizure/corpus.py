@@ -35,6 +35,7 @@ import numpy as np
 
 from seizure import features as feats
 from seizure.errors import ConfigError, SeizureError
+from seizure.fsutil import safe_name
 from seizure.io.annotations import find_sidecar
 from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
 from seizure.recipe import Recipe
@@ -45,13 +46,15 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "eval")
 SPLIT_FOLDERS = {"train": "train", "dev": "dev", "eval": "eval", "dev_test": "dev"}
 LOCK_NAME = ".preprocess.lock"
+# The tables of an experiment config (seizure.training.config.ExperimentConfig, not imported: it needs torch).
+EXPERIMENT_TABLES = ("model", "postprocess", "recipe", "train")
 
 
 @dataclass(frozen=True)
 class CorpusEntry:
     """One EDF recording of a corpus."""
 
-    rec_id: str  # file stem, unique in the corpus
+    rec_id: str  # file stem (made a safe file name: 'a b.edf' -> a_b), unique in the corpus
     split: str  # train | dev | eval
     patient: str
     session: str
@@ -106,7 +109,10 @@ def _entry(path: Path, base: int) -> CorpusEntry | None:
             montage_dir, patient, session, layout = tail[0], tail[2], tail[3], "v1.5"
         else:
             return None
-        return CorpusEntry(path.stem, split, patient, session, montage_dir, path, find_sidecar(path), layout)
+        rec_id = safe_name(path.stem)  # it names the store's files: no separators, spaces or leading dots
+        if rec_id != path.stem:
+            log.warning("%s: the file name is not a safe recording id; stored as %r", path, rec_id)
+        return CorpusEntry(rec_id, split, patient, session, montage_dir, path, find_sidecar(path), layout)
     return None
 
 
@@ -134,6 +140,10 @@ def recipe_from_config(config_path: str | Path | None = None, overrides: Sequenc
     from seizure import config
 
     data = config.load_toml(config_path) if config_path is not None else {}
+    unknown = sorted(set(data) - set(EXPERIMENT_TABLES))
+    if unknown:  # e.g. a misspelt [recpie] would otherwise leave the default recipe in force
+        raise ConfigError(f"unknown config key {unknown[0]!r}; valid keys here: {', '.join(EXPERIMENT_TABLES)}",
+                          config_path)
     for text in overrides:
         parts, _ = config.parse_override(text)
         if parts[0] != "recipe" or len(parts) < 2:
@@ -161,14 +171,15 @@ class PreprocessSummary:
         return len(self.failures)
 
     def reasons(self) -> list[tuple[str, int, str]]:
-        """Failures grouped by reason (numbers generalised): (reason, count, example id)."""
+        """Failures grouped by reason (numbers generalised, unless the group has one member):
+        (reason, count, example id)."""
         groups: Counter[str] = Counter()
-        example: dict[str, str] = {}
+        example: dict[str, tuple[str, str]] = {}
         for rec_id, reason in self.failures:
             key = re.sub(r"\d+(\.\d+)?", "#", reason)
             groups[key] += 1
-            example.setdefault(key, rec_id)
-        return [(key, n, example[key]) for key, n in groups.most_common()]
+            example.setdefault(key, (rec_id, reason))
+        return [(key if n > 1 else example[key][1], n, example[key][0]) for key, n in groups.most_common()]
 
     def lines(self) -> list[str]:
         """A human-readable summary."""

@@ -193,15 +193,15 @@ class EdfPipeline:
             a, b = _at(t0 - pad, fs_in), _at(end + pad, fs_in)
             lo, hi = max(0, a), min(self._n_in, b)
             raw = self._reader.read_samples(lo, hi, self._signals)
-            self._monitor.add_raw(raw[:, _at(t0, fs_in) - lo:_at(t1, fs_in) - lo])
-            x = self.plan.apply(raw)
-            del raw
-            if lo > a or hi < b:  # a file edge: extend the signal as a whole-file run would
-                x = extend(x, lo - a, b - hi, int(round(fs_in)))
-            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            with np.errstate(over="ignore", invalid="ignore"):  # huge values: NaN/Inf are checked below
+                self._monitor.add_raw(raw[:, _at(t0, fs_in) - lo:_at(t1, fs_in) - lo])
+                x = self.plan.apply(raw)
+                del raw
+                if lo > a or hi < b:  # a file edge: extend the signal as a whole-file run would
+                    x = extend(x, lo - a, b - hi, int(round(fs_in)))
                 y = self.signal_plan.apply(x)
-            del x
-            self._monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
+                del x
+                self._monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
             yield t0, t1, y, pad
         self._done = True
 

@@ -59,6 +59,7 @@ UNIT_TO_UV = {"uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "UV": 1.0, "mV": 1e3, "
               "V": 1e6, "nV": 1e-3}
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _CHUNK_BYTES = 4 * 2**20  # raw bytes decoded per step of a long read (cache-friendly)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # --------------------------------------------------------------------------- header
@@ -223,8 +224,11 @@ def _parse_header(path: Path, fh: Any, file_size: int) -> tuple[EdfHeader, list[
             raise EDFError(f"{who} has digital range [{dmin}, {dmax}] outside 16 bits", path)
         if spr <= 0:
             raise EDFError(f"{who} has {spr} samples per record; it must be positive", path)
-        signals.append(SignalInfo(i, labels[i], transducers[i], dims[i], pmin, pmax, dmin, dmax,
-                                  prefilters[i], spr, spr / record_s))
+        info = SignalInfo(i, labels[i], transducers[i], dims[i], pmin, pmax, dmin, dmax,
+                          prefilters[i], spr, spr / record_s)
+        if not info.is_annotation:
+            _check_float32_range(info, who, path)
+        signals.append(info)
 
     record_bytes = 2 * sum(s.samples_per_record for s in signals)
     data_bytes = file_size - header_bytes
@@ -264,6 +268,14 @@ def _parse_header(path: Path, fh: Any, file_size: int) -> tuple[EdfHeader, list[
         n_signals=ns,
     )
     return header, signals
+
+
+def _check_float32_range(s: SignalInfo, who: str, path: Path) -> None:
+    """Refuse a physical range whose samples (any 16-bit value) would overflow float32 microvolts."""
+    extremes = (abs(d * s.gain + s.offset) * s.uv_factor for d in (-32768, 32767))
+    if not all(v <= _FLOAT32_MAX for v in extremes):  # also catches NaN and Inf
+        raise EDFError(f"{who} has physical range [{s.physical_min:g}, {s.physical_max:g}] {s.physical_dim} "
+                       "whose values overflow float32 (they would read as Inf)", path)
 
 
 def _main_rate(signals: Sequence[SignalInfo]) -> float | None:
