@@ -1,0 +1,11 @@
+"""Training room: ``train(store_path, out_dir, cfg, progress) -> TrainResult``.
+
+The implementation lives in :mod:`seizure.training` (config, sampler, loop, dev
+evaluation); this module is the room's public entry point.
+"""
+
+from seizure.training.config import ExperimentConfig, PostprocessConfig, TrainConfig, load_config, to_toml
+from seizure.training.loop import TrainingInterrupted, TrainResult, train
+
+__all__ = ["ExperimentConfig", "PostprocessConfig", "TrainConfig", "TrainResult", "TrainingInterrupted",
+           "load_config", "to_toml", "train"]

@@ -1,0 +1,1 @@
+"""Training internals: experiment config, crop sampler, dev evaluation, the loop."""

@@ -1,0 +1,162 @@
+"""Crops of training recordings: class balance, channel dropout, a reproducible plan per epoch.
+
+The plan of epoch ``e`` depends only on ``(seed, e)`` (numpy ``SeedSequence``), so a run
+resumed at ``(epoch, step)`` draws exactly the crops the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seizure.store import FeatureStore, RecordMeta
+from seizure.training.config import TrainConfig
+
+# Whole TCP chains that channel dropout may remove (by channel name, so any store
+# whose channels carry these names can use them).
+TCP_CHAINS: dict[str, tuple[str, ...]] = {
+    "left_temporal": ("FP1-F7", "F7-T3", "T3-T5", "T5-O1"),
+    "right_temporal": ("FP2-F8", "F8-T4", "T4-T6", "T6-O2"),
+    "central": ("A1-T3", "T3-C3", "C3-CZ", "CZ-C4", "C4-T4", "T4-A2"),
+    "left_parasagittal": ("FP1-F3", "F3-C3", "C3-P3", "P3-O1"),
+    "right_parasagittal": ("FP2-F4", "F4-C4", "C4-P4", "P4-O2"),
+    "ears": ("A1-T3", "T4-A2"),
+}
+
+
+@dataclass(frozen=True)
+class Crop:
+    record: int          # index into the sampler's records
+    start_s: int
+    drop: tuple[int, ...]  # channels removed by channel dropout
+
+
+class CropSampler:
+    """Draws batches of fixed-length crops from the training records of a store."""
+
+    def __init__(self, store: FeatureStore, records: list[RecordMeta], cfg: TrainConfig):
+        if not records:
+            raise ValueError("no training recordings")
+        self.store, self.records, self.cfg = store, records, cfg
+        self.fps = store.frames_per_s
+        self.labels = [store.labels(r.rec_id) for r in records]
+        self.n_seconds = np.array([len(y) for y in self.labels], dtype=np.int64)
+        self.masks = [np.asarray(r.channel_mask, dtype=bool) if r.channel_mask else np.ones(len(store.channels), bool)
+                      for r in records]
+        self.total_s = int(self.n_seconds.sum())
+        self.positive_s = int(sum(int(y.sum()) for y in self.labels))
+        # seizure seconds as (record, second) for balanced crops
+        self._seiz = [(i, int(s)) for i, y in enumerate(self.labels) for s in np.flatnonzero(y)]
+        names = list(store.channels)
+        self.chains = [tuple(names.index(c) for c in chain) for chain in TCP_CHAINS.values()
+                       if all(c in names for c in chain)]
+        self._features: dict[int, np.ndarray] = {}
+
+    @property
+    def steps_per_epoch(self) -> int:
+        if self.cfg.steps_per_epoch:
+            return self.cfg.steps_per_epoch
+        return max(1, -(-self.total_s // (self.cfg.crop_s * self.cfg.batch_size)))
+
+    def pos_weight(self) -> float:
+        """Weight of seizure seconds in the loss (1 unless ``balance = weighted_loss``)."""
+        if self.cfg.balance != "weighted_loss":
+            return 1.0
+        if self.cfg.pos_weight > 0:
+            return self.cfg.pos_weight
+        return (self.total_s - self.positive_s) / max(1, self.positive_s)
+
+    def epoch_plan(self, epoch: int) -> list[list[Crop]]:
+        """The batches of one epoch (deterministic in ``(seed, epoch)``)."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.cfg.seed, epoch]))
+        n = self.steps_per_epoch * self.cfg.batch_size
+        crop = self.cfg.crop_s
+        seizure = np.zeros(n, dtype=bool)
+        if self.cfg.balance == "crops" and self._seiz:
+            seizure = rng.random(n) < self.cfg.seizure_crop_fraction
+        weights = self.n_seconds / self.total_s
+        crops = []
+        for is_seiz in seizure:
+            if is_seiz:
+                rec, second = self._seiz[int(rng.integers(len(self._seiz)))]
+                start = second - int(rng.integers(crop))  # the seizure second lands anywhere in the crop
+            else:
+                rec = int(rng.choice(len(self.records), p=weights))
+                start = int(rng.integers(max(1, self.n_seconds[rec] - crop + 1)))
+            start = int(np.clip(start, 0, max(0, self.n_seconds[rec] - crop)))
+            crops.append(Crop(rec, start, self._drop(rng, rec)))
+        b = self.cfg.batch_size
+        return [crops[i:i + b] for i in range(0, n, b)]
+
+    def _drop(self, rng: np.random.Generator, rec: int) -> tuple[int, ...]:
+        cfg = self.cfg
+        if cfg.channel_dropout <= 0 or rng.random() >= cfg.channel_dropout:
+            return ()
+        mode = cfg.channel_dropout_mode
+        if mode == "both":
+            mode = "chain" if (self.chains and rng.random() < 0.5) else "channels"
+        if mode == "chain" and self.chains:
+            drop = self.chains[int(rng.integers(len(self.chains)))]
+        else:
+            usable = np.flatnonzero(self.masks[rec])
+            k = int(rng.integers(1, cfg.channel_dropout_max + 1))
+            drop = tuple(int(c) for c in rng.choice(usable, size=min(k, max(0, len(usable) - 1)), replace=False))
+        remaining = self.masks[rec].copy()
+        remaining[list(drop)] = False
+        return tuple(sorted(drop)) if remaining.any() else ()
+
+    def load(self, batch: list[Crop]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Features (B, crop*fps, C, F), labels (B, crop) float32, loss weights (B, crop)
+        (0 past a short recording's end) and channel masks (B, C) float32."""
+        crop, fps = self.cfg.crop_s, self.fps
+        c, f = len(self.store.channels), self.store.n_features
+        x = np.zeros((len(batch), crop * fps, c, f), dtype=np.float32)
+        y = np.zeros((len(batch), crop), dtype=np.float32)
+        w = np.zeros((len(batch), crop), dtype=np.float32)
+        m = np.zeros((len(batch), c), dtype=np.float32)
+        for i, cr in enumerate(batch):
+            n = int(min(crop, self.n_seconds[cr.record] - cr.start_s))
+            feats = self._feats(cr.record)
+            x[i, : n * fps] = feats[cr.start_s * fps:(cr.start_s + n) * fps]
+            y[i, :n] = self.labels[cr.record][cr.start_s:cr.start_s + n]
+            w[i, :n] = 1.0
+            mask = self.masks[cr.record].copy()
+            mask[list(cr.drop)] = False
+            m[i] = mask
+        return x, y, w, m
+
+    def _feats(self, rec: int) -> np.ndarray:
+        if rec not in self._features:
+            self._features[rec] = self.store.features(self.records[rec].rec_id)
+        return self._features[rec]
+
+
+def feature_statistics(store: FeatureStore, records: list[RecordMeta], seconds: int, seed: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation over usable channels of up to ``seconds``
+    seconds drawn evenly from the training records (deterministic for a seed)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 10_007]))
+    fps = store.frames_per_s
+    per_rec = max(1, seconds // max(1, len(records)))
+    total = np.zeros(store.n_features)
+    total_sq = np.zeros(store.n_features)
+    count = 0
+    for r in records:
+        feats = store.features(r.rec_id)
+        n_s = feats.shape[0] // fps
+        if n_s == 0:
+            continue
+        take = min(per_rec, n_s)
+        start = int(rng.integers(0, n_s - take + 1))
+        block = np.asarray(feats[start * fps:(start + take) * fps], dtype=np.float64)
+        mask = np.asarray(r.channel_mask, dtype=bool) if r.channel_mask else np.ones(block.shape[1], bool)
+        block = block[:, mask]
+        total += block.sum(axis=(0, 1))
+        total_sq += (block * block).sum(axis=(0, 1))
+        count += block.shape[0] * block.shape[1]
+    if count == 0:
+        return np.zeros(store.n_features, np.float32), np.ones(store.n_features, np.float32)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean * mean, 1e-12))
+    return mean.astype(np.float32), std.astype(np.float32)
