@@ -1,0 +1,64 @@
+"""``seizure score MODEL INPUT... --out DIR``: seizure events of new EDF recordings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="detect seizures in EDF recordings with a trained model (csv_bi, SzCORE TSV, plot)",
+        description="Apply a checkpoint's own preprocessing recipe and operating point to each recording "
+        "(read and processed in chunks: memory stays bounded for day-long files) and write, in DIR, "
+        "NAME.csv_bi (TUSZ; rows cover the whole file, seiz rows carry the mean probability as "
+        "confidence) and NAME_events.tsv (SzCORE/BIDS). NAME is the EDF's stem; inputs sharing a stem "
+        "get their parent folders prepended. Channels a recording lacks are zero-filled and masked (a "
+        "warning lists them); below the minimum number of usable channels the file is refused. "
+        "Exit status: 0 all scored, 1 some failed (each named with its reason; the others are written), "
+        "2 usage errors.",
+    )
+    p.add_argument("model", metavar="MODEL", help="checkpoint written by `seizure train` (best.pt)")
+    p.add_argument("inputs", metavar="INPUT", nargs="+",
+                   help="EDF file, folder (searched recursively) or text file listing paths (# comments)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if needed)")
+    p.add_argument("--plot", action="store_true",
+                   help="also write NAME.png: compressed EEG, probability trace, threshold, detected events and "
+                   "the reference events of an annotation sidecar when there is one")
+    p.add_argument("--probabilities", action="store_true",
+                   help="also write NAME_probs.csv: 'second,probability', one row per whole second")
+    p.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                   help="recordings scored in parallel processes (default 1)")
+    p.add_argument("--min-channels", type=_positive, default=None, metavar="N",
+                   help="usable montage channels needed to score a file (default: the model recipe's min_channels)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from seizure.score import InputError, score_files
+
+    try:
+        summary = score_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
+                              jobs=args.jobs, min_channels=args.min_channels,
+                              progress=not args.quiet and sys.stderr.isatty())
+    except InputError as exc:
+        print(f"seizure score: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.table())
+    if summary.failures:
+        print(f"{len(summary.failures)} recording(s) failed:", file=sys.stderr)
+        for _, reason in summary.failures:
+            print(f"  {reason}", file=sys.stderr)
+        return 1
+    return 0
