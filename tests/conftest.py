@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Real EDF headers with white-noise signals (see their README). Searched beside the
-# checkout (developer layout) and inside it (CI layout may copy shared/ in).
-_CANDIDATES = [ROOT.parent / "shared" / "fixtures" / "real-headers", ROOT / "shared" / "fixtures" / "real-headers"]
-REAL_HEADERS = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
+# Real EDF headers with white-noise signals from public epilepsy datasets (TUSZ, CHB-MIT,
+# Siena, SeizeIT; via epilepsy2bids, MIT licence): see tests/fixtures/real-headers/README.md.
+REAL_HEADERS = ROOT / "tests" / "fixtures" / "real-headers"
 
 
 @pytest.fixture(scope="session")
 def real_headers() -> Path:
-    if not REAL_HEADERS.is_dir():
-        pytest.skip(f"real-header fixtures not found at {REAL_HEADERS}")
+    assert REAL_HEADERS.is_dir(), f"test fixtures missing: {REAL_HEADERS}"
     return REAL_HEADERS
