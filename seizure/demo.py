@@ -49,7 +49,7 @@ from seizure.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
 
-DEMO_HOURS = 20.0
+DEMO_HOURS = 40.0
 DEMO_SEED = 0
 FA_TARGETS = (1.0, 2.0, 6.0, 10.0)
 # Channel sets removed (masked) for the robustness table; names as in the TCP montage.

@@ -371,7 +371,7 @@ def plot_det(curves: dict[str, DetCurve], path: str | Path, method: str = "ovlp"
     ax.set_ylabel("Sensitivity (%)")
     ax.set_title(title or "DET: sensitivity against false alarms, threshold swept", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
