@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import sys
 
@@ -33,8 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        if importlib.util.find_spec(f"seizure.commands.{name}") is None:  # during development only
-            continue
         importlib.import_module(f"seizure.commands.{name}").add_parser(sub)
     return parser
 

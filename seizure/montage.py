@@ -132,6 +132,10 @@ MONTAGES: dict[str, Montage] = {
 }
 
 
+TCP_PAIRS: tuple[tuple[str, str], ...] = MONTAGES["tcp"].pairs
+TCP_CHANNELS: tuple[str, ...] = tuple(MONTAGES["tcp"].channels)
+
+
 def get_montage(name: str) -> Montage:
     """The montage registered under ``name``; an unknown name lists the valid ones."""
     try:

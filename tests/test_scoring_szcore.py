@@ -150,3 +150,16 @@ def test_subject_mean_matches_timescoring_formulas():
             expected = np.nanmean([getattr(r, ts_name) for r in results])
         assert mean[ours_name] == pytest.approx(expected, rel=1e-12, nan_ok=True)
     assert mean["n_subjects"] == 6.0
+
+
+@pytest.mark.parametrize("name, subject", [
+    ("aaaaaool_s001_t000", "aaaaaool"),                          # TUSZ v2
+    ("00000258_s002_t000", "00000258"),                          # TUSZ v1.5
+    ("sub-01_ses-01_task-szMonitoring_run-00_events", "sub-01"),  # BIDS / SzCORE
+    ("chb05_01", "chb05"),                                        # CHB-MIT
+    ("PN00-1", "PN00"),                                           # Siena
+    ("P_ID64_r1", "P_ID64"),                                      # SeizeIT
+    ("recording", "recording"),
+])
+def test_subject_id_reads_each_datasets_naming(name, subject):
+    assert aggregate.subject_id(name) == subject

@@ -48,6 +48,7 @@ import numpy as np
 from seizure.errors import AnnotationError
 from seizure.events import SEIZURE_LABELS, Event
 from seizure.fsutil import atomic_write
+from seizure.montage import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
 
 END_TOLERANCE_S = 1.0
 """An event may end this far past the recording's end before it is an error."""
@@ -66,12 +67,6 @@ TUH_NON_SEIZURE_LABELS = frozenset(
 )
 TUH_LABELS = SEIZURE_LABELS | TUH_NON_SEIZURE_LABELS
 
-# The 22 TCP channels (DESIGN.md section 3), the channels a TUSZ ``.csv`` names.
-TCP_CHANNELS = (
-    "FP1-F7", "F7-T3", "T3-T5", "T5-O1", "FP2-F8", "F8-T4", "T4-T6", "T6-O2", "A1-T3", "T3-C3",
-    "C3-CZ", "CZ-C4", "C4-T4", "T4-A2", "FP1-F3", "F3-C3", "C3-P3", "P3-O1", "FP2-F4", "F4-C4",
-    "C4-P4", "P4-O2",
-)
 
 # TUH seizure label -> SzCORE (ILAE) eventType, as the epilepsy2bids TUSZ converter maps them.
 TUH_TO_SZCORE = {

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from seizure.montage import TCP_CHANNELS, TCP_PAIRS  # noqa: F401  (the .csv rows name these)
+
 # name: (azimuth degrees, clockwise from nose; polar radius, 0.5 = equator)
 _LAYOUT: dict[str, tuple[float, float]] = {
     "FP1": (-18, 0.511), "FP2": (18, 0.511), "F3": (-39, 0.333), "F4": (39, 0.333),
@@ -36,15 +38,6 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(VIRTUAL)}
 N_ELEC = len(ELECTRODES)
 N_VIRTUAL = len(VIRTUAL)
 
-# The 22 TCP pairs (ACNS) in TUH's order; the .csv rows name these.
-TCP_PAIRS: tuple[tuple[str, str], ...] = (
-    ("FP1", "F7"), ("F7", "T3"), ("T3", "T5"), ("T5", "O1"),
-    ("FP2", "F8"), ("F8", "T4"), ("T4", "T6"), ("T6", "O2"),
-    ("A1", "T3"), ("T3", "C3"), ("C3", "CZ"), ("CZ", "C4"), ("C4", "T4"), ("T4", "A2"),
-    ("FP1", "F3"), ("F3", "C3"), ("C3", "P3"), ("P3", "O1"),
-    ("FP2", "F4"), ("F4", "C4"), ("C4", "P4"), ("P4", "O2"),
-)
-TCP_CHANNELS: tuple[str, ...] = tuple(f"{a}-{b}" for a, b in TCP_PAIRS)
 
 # Homologous electrode on the other hemisphere (midline maps to itself).
 _MIRROR_PAIRS = [("FP1", "FP2"), ("F3", "F4"), ("C3", "C4"), ("P3", "P4"), ("O1", "O2"),
