@@ -5,25 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from None
-    if not 0 < value <= 200:
-        raise argparse.ArgumentTypeError(f"hours must be in (0, 200], got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer seed >= 0, got {text!r}")
-    return value
+from seizure.commands import _args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,12 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "stage. Under 10 minutes on 2 cores with the defaults (set-up included).",
     )
     p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder (default demo_out)")
-    p.add_argument("--hours", type=_hours, default=DEMO_HOURS,
+    p.add_argument("--hours", type=_args.hours, default=DEMO_HOURS,
                    help=f"hours of synthetic EEG, split 60/20/20 train/dev/eval (default {DEMO_HOURS:g})")
-    p.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
+    p.add_argument("--seed", type=_args.seed, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
     p.add_argument("--config", metavar="TOML", help="experiment config (default: configs/demo.toml of the source tree)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config value (repeatable), e.g. --set train.epochs=1")
+    _args.add_set(p, "train.epochs=1")
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from seizure.commands import _args
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -21,19 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
     p.add_argument("--missing-as-empty", action="store_true",
                    help="score a reference without a hypothesis as detecting nothing (default: error)")
-    p.add_argument("--duration-tolerance", type=_seconds, default=1.0, metavar="S",
+    p.add_argument("--duration-tolerance", type=_args.seconds, default=1.0, metavar="S",
                    help="largest allowed disagreement between reference and hypothesis durations (default 1 s)")
     p.set_defaults(func=run)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 seconds, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

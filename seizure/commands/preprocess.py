@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--jobs must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--jobs must be a positive integer, got {text!r}")
-    return value
+from seizure.commands import _args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,9 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("corpus", metavar="CORPUS", help="the corpus folder (TUSZ layout)")
     p.add_argument("store", metavar="STORE", help="the feature-store folder (created if needed)")
     p.add_argument("--config", metavar="TOML", help="experiment config whose [recipe] table is used")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="recipe.KEY=VALUE",
-                   help="override one recipe value (repeatable), e.g. --set recipe.feature=raw")
-    p.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N", help="worker processes (default 1)")
+    _args.add_set(p, "recipe.feature=raw", metavar="recipe.KEY=VALUE")
+    p.add_argument("-j", "--jobs", type=_args.positive_int, default=1, metavar="N", help="worker processes (default 1)")
     p.add_argument("--split", metavar="LIST", help="only these splits, comma-separated (train,dev,eval)")
     p.set_defaults(func=run)
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+from seizure.commands import _args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,9 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "the reference events of an annotation sidecar when there is one")
     p.add_argument("--probabilities", action="store_true",
                    help="also write NAME_probs.csv: 'second,probability', one row per whole second")
-    p.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+    p.add_argument("-j", "--jobs", type=_args.positive_int, default=1, metavar="N",
                    help="recordings scored in parallel processes (default 1)")
-    p.add_argument("--min-channels", type=_positive, default=None, metavar="N",
+    p.add_argument("--min-channels", type=_args.positive_int, default=None, metavar="N",
                    help="usable montage channels needed to score a file (default: the model recipe's min_channels)")
     p.set_defaults(func=run)
 

@@ -6,15 +6,7 @@ import argparse
 import shlex
 import sys
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+from seizure.commands import _args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,16 +22,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("config", metavar="CONFIG", help="study file, e.g. configs/study/cells.toml")
     p.add_argument("--store", required=True, metavar="STORE", help="feature store made by `seizure preprocess`")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (runs and tables)")
-    p.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
+    p.add_argument("--jobs", "-j", type=_args.positive_int, default=1, metavar="N",
                    help="runs trained in parallel processes, each with cores/N torch threads (default 1)")
-    p.add_argument("--seeds", type=_positive, default=None, metavar="N",
+    p.add_argument("--seeds", type=_args.positive_int, default=None, metavar="N",
                    help="seeds per variant (train.seed 0..N-1; default: the study file's)")
     p.add_argument("--base", metavar="TOML", help="replace the study's base experiment config (e.g. "
                    "configs/study/cpu.toml for a CPU-sized run)")
     p.add_argument("--only", metavar="NAMES", type=lambda t: [n.strip() for n in t.split(",") if n.strip()],
                    help="run and tabulate only these variants (comma-separated)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one base config value for every variant (repeatable), e.g. --set train.epochs=5")
+    _args.add_set(p, "train.epochs=5")
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from seizure.commands import _args
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -17,14 +19,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out", metavar="OUT", help="output folder")
     p.add_argument("--hours", type=float, default=1.0, help="hours of EEG in the corpus (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_args.seed, default=0, help="random seed (default 0)")
     p.add_argument("--patients", type=int, default=None, help="number of patients (default about 2.5 per hour, at least 8 when the hours allow)")
     p.add_argument("--fs", type=float, default=None, metavar="HZ",
                    help="one sampling rate for every file (default: TUSZ's mix of 250/256/400/512 Hz)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (same bytes for any value)")
+    p.add_argument("--jobs", type=_args.positive_int, default=1, help="parallel worker processes (same bytes for any value)")
     p.add_argument("--config", metavar="TOML", help="TOML file whose [synth] table sets the knobs")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one knob, e.g. seizure_fraction=0.05 (repeatable)")
+    _args.add_set(p, "seizure_fraction=0.05")
     p.add_argument("--long-hours", type=float, default=None, metavar="H",
                    help="instead of a corpus, write ONE recording of H hours (streamed; for memory benchmarks)")
     p.add_argument("--overwrite", action="store_true", help="replace a corpus this command wrote before in OUT")

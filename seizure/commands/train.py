@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from seizure.commands import _args
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -20,8 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("store", metavar="STORE", help="feature store made by `seizure preprocess`")
     p.add_argument("out", metavar="OUTDIR", help="output folder (created if needed)")
     p.add_argument("--config", metavar="TOML", help="experiment config (e.g. configs/demo.toml); default: built-in")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config value (repeatable), e.g. --set train.epochs=5")
+    _args.add_set(p, "train.epochs=5")
     p.add_argument("--restart", action="store_true", help="discard OUTDIR/last.pt and train from scratch")
     p.set_defaults(func=run)
 
