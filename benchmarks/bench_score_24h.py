@@ -8,7 +8,8 @@
 2. The model: ``--model`` (a trained checkpoint), else an untrained network of ``--config``'s
    ``[model]`` and ``[recipe]`` (default ``configs/demo.toml``): the same architecture costs
    the same time and memory whatever its weights.
-3. Each method runs in a fresh Python process, so its peak RSS (``ru_maxrss``) is its own:
+3. Each method runs in a fresh Python process, so its peak RSS (``VmHWM``, reset by exec unlike
+   ``ru_maxrss``) is its own:
    * ``streaming``: ``seizure.score.score_recording`` (chunked read -> montage -> filters ->
      features -> windowed inference, one probability per second kept; csv_bi + TSV written);
    * ``whole-file`` (the named baseline): ``seizure.pipeline.process_edf`` (every feature of the
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set size in MB (``VmHWM``, in KiB)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
 
 
 def worker(method: str, edf: str, model: str, out: str) -> dict:

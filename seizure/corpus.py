@@ -286,6 +286,7 @@ def _init_worker(store_root: Path, recipe: Recipe, chunk_s: float, die_with_pare
     into the store after a killed run."""
     if die_with_parent:
         _die_with_parent()
+        _reuse_freed_memory()
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     _WORKER.update(writer=StoreWriter(store_root, recipe, feature_info(recipe)), recipe=recipe, chunk_s=chunk_s)
 
@@ -371,6 +372,23 @@ def _remove_stale_temps(records: Path) -> None:
             p.unlink()
     if stale:
         log.info("removed %d temporary file(s) left by an interrupted run", len(stale))
+
+
+def _reuse_freed_memory() -> None:
+    """glibc, in a pool worker: keep freed memory for the next chunk instead of handing it back.
+
+    Every chunk allocates the same few arrays of several MB; by default glibc maps each afresh
+    and unmaps it when freed, so every page is faulted in and zeroed again (about 10% of a
+    worker's time). With the mmap threshold at its 32 MB maximum and no trimming, they are
+    reused from the heap; the worker's peak memory is unchanged, its memory between chunks
+    stays at that peak.
+    """
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2**20)   # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 2**30)        # M_TRIM_THRESHOLD
 
 
 def _die_with_parent() -> None:

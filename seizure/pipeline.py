@@ -17,9 +17,10 @@ same chunks: NaN/Inf raises, flat channels are masked, clipping is reported.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,6 +173,11 @@ class EdfPipeline:
     def missing(self) -> list[str]:
         return list(self.plan.missing)
 
+    @property
+    def start_time(self) -> datetime.datetime | None:
+        """The recording's start date and time from the EDF header (None if unreadable)."""
+        return self._reader.header.start_time
+
     def __enter__(self) -> EdfPipeline:
         return self
 
@@ -212,10 +218,17 @@ class EdfPipeline:
             self._check(data, y)
             yield MontagedChunk(t0, data, self.fs_hz)
 
-    def feature_chunks(self) -> Iterator[FeatureChunk]:
-        """Features, chunk by chunk (frames of whole seconds only)."""
+    def feature_chunks(self, montaged: Callable[[MontagedChunk], None] | None = None) -> Iterator[FeatureChunk]:
+        """Features, chunk by chunk (frames of whole seconds only).
+
+        ``montaged``, if given, also receives each chunk's filtered, resampled bipolar signal
+        (what :meth:`montaged_chunks` yields; its data is a view into the chunk's buffer) before
+        the chunk's features are computed: one pass serves both (e.g. scores and a plot).
+        """
         fps = self.frames_per_s
         for t0, t1, y, pad in self._segments():
+            if montaged is not None:
+                montaged(MontagedChunk(t0, y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)], self.fs_hz))
             c = min(self._context, pad)  # compute on the chunk and the context its frames need
             part = y[:, _at(pad - c, self.fs_hz):_at(pad + t1 - t0 + c, self.fs_hz)]
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below

@@ -243,8 +243,10 @@ def test_ten_hour_file_is_preprocessed_whole_in_bounded_memory(tmp_path):
     (folder / f"{stem}.csv_bi").write_bytes(
         b"# version = csv_v1.0.0\n# bname = x\n# duration = 36000.00 secs\n#\n"
         b"channel,start_time,stop_time,label,confidence\nTERM,0.0000,36000.0000,bckg,1.0000\n")
-    code = ("import resource, sys; from seizure.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    # VmHWM, not ru_maxrss: the latter survives exec, so a child spawned by a large pytest worker
+    # (vfork) would report the worker's peak
+    code = ("import re, sys; from seizure.cli import main; rc = main(sys.argv[1:]); "
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, "-q", "preprocess", str(tmp_path / "corpus"),
                            str(tmp_path / "store")], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
