@@ -14,10 +14,10 @@ point, and writes, inside ``out_dir``:
   (``second,probability``; second ``k`` covers ``[k, k + 1)`` s; 6 decimals) -- plain text
   that any tool reads;
 * with ``plot``: ``<name>.png`` (:func:`seizure.plots.plot_scored_recording`), whose
-  compressed EEG view is computed in a second chunked pass.
+  compressed EEG view is gathered during the same chunked pass.
 
 Memory is bounded by the chunk and the inference windows, not the recording's length: as
-many windows run at once as fit :data:`INFERENCE_BUDGET_MB` (:func:`inference_batch_size`).
+many windows run at once as fit a memory budget (:func:`inference_batch_size`).
 ``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.7 GB peak with the demo
 model, against 2.5 GB for whole-file processing).
 Channels the recording lacks are zero-filled and masked as the recipe says (a warning lists
@@ -42,7 +42,6 @@ import logging
 import multiprocessing
 import os
 import time
-import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -73,9 +72,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EDF_SUFFIX = ".edf"
-INFERENCE_BUDGET_MB = 400.0  # model activations of one inference batch (see inference_batch_size)
 TABLE_ROWS = 30  # recordings listed one per row in the closing summary
-_BATCH_SIZES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {settings: batch size}
 OUTPUT_SUFFIXES = {"csv_bi": ".csv_bi", "tsv": "_events.tsv", "probs": "_probs.csv", "png": ".png"}
 
 
@@ -161,48 +158,22 @@ def output_paths(out_dir: str | Path, name: str, plot: bool = False, probabiliti
     return {k: inside(out_dir, base + OUTPUT_SUFFIXES[k]) for k in kinds}
 
 
-def inference_batch_size(ckpt: Checkpoint, budget_mb: float = INFERENCE_BUDGET_MB) -> int:
-    """How many inference windows to run at once so that their memory stays within ``budget_mb``.
+def inference_batch_size(ckpt: Checkpoint, budget_mb: float | None = None) -> int:
+    """Inference windows run at once for this checkpoint's model and evaluation settings, within
+    ``budget_mb`` (default :data:`seizure.models.inference.INFERENCE_BUDGET_MB`; see
+    :func:`seizure.models.inference.inference_batch_size`), at most ``eval_batch_size``."""
+    from seizure.models import inference
 
-    Per second of a window's input (window plus context on both sides): 4 copies of the
-    features (the inference buffer, its growth, the stacked batch and its normalised copy)
-    plus 3 times the largest activation of a probe forward pass (a layer's input, output and
-    workspace). At least 1, at most the checkpoint's ``eval_batch_size``; probed once per model.
-    """
-    import torch
-
-    model, tc = ckpt.model, ckpt.config.train
-    key = (tc.eval_window_s, tc.eval_context_s, tc.eval_batch_size, budget_mb)
-    known = _BATCH_SIZES.setdefault(model, {})
-    if key in known:
-        return known[key]
-    sizes: list[int] = []
-
-    def hook(module, inputs, output) -> None:
-        for t in output if isinstance(output, (tuple, list)) else (output,):
-            if isinstance(t, torch.Tensor):
-                sizes.append(t.numel() * t.element_size())
-
-    probe_s = 20
-    param = next(model.parameters())
-    x = torch.zeros(1, probe_s * ckpt.frames_per_s, model.n_channels, model.n_features, device=param.device)
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    try:
-        with torch.inference_mode():
-            model.eval()(x)
-    finally:
-        for h in handles:
-            h.remove()
-    activation_mb_per_s = max(sizes) / probe_s / 2**20
-    input_mb_per_s = x[0].numel() * x.element_size() / probe_s / 2**20
-    window_mb = (4 * input_mb_per_s + 3 * activation_mb_per_s) * (tc.eval_window_s + 2 * tc.eval_context_s)
-    known[key] = int(max(1, min(tc.eval_batch_size, budget_mb // max(window_mb, 1e-9))))
-    return known[key]
+    tc = ckpt.config.train
+    return inference.inference_batch_size(
+        ckpt.model, ckpt.frames_per_s, window_s=tc.eval_window_s, context_s=tc.eval_context_s,
+        max_batch=tc.eval_batch_size, budget_mb=inference.INFERENCE_BUDGET_MB if budget_mb is None else budget_mb)
 
 
-def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None
-           ) -> tuple[np.ndarray, Any, EdfPipeline]:
-    """One chunked pass: per-second probabilities, the quality report and the (closed) pipeline."""
+def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None,
+           envelope: bool = False) -> tuple[np.ndarray, Any, EdfPipeline, Any]:
+    """One chunked pass: per-second probabilities, the quality report, the (closed) pipeline and,
+    with ``envelope``, the plot's compressed view of the montaged signal from the same pass."""
     from seizure.models.inference import predict_probs
 
     tc = ckpt.config.train
@@ -211,11 +182,17 @@ def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: n
         if ckpt.channels and list(ckpt.channels) != list(pipe.channels):
             raise RecipeMismatchError(f"the model expects channels {', '.join(ckpt.channels)} but the recipe "
                                       f"forms {', '.join(pipe.channels)}", ckpt.path)
+        env = None
+        if envelope:
+            from seizure.plots import Envelope
+
+            env = Envelope(pipe.channels, pipe.n_seconds, pipe.fs_hz, mask=pipe.plan.mask)
+        chunks = pipe.feature_chunks(None if env is None else lambda c: env.add(c.start_s, c.data))
         use = pipe.plan.mask if mask is None else mask
-        probs = predict_probs(ckpt.model, (c.features for c in pipe.feature_chunks()), pipe.frames_per_s, use,
+        probs = predict_probs(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use,
                               window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size)
         report = pipe.report()
-    return probs, report, pipe
+    return probs, report, pipe, env
 
 
 def _reference_events(path: Path, duration_s: float) -> list[Event] | None:
@@ -241,16 +218,6 @@ def _repeat_pass() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(quiet)
-
-
-def _envelope(path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray):
-    from seizure.plots import Envelope
-
-    with EdfPipeline(path, recipe, chunk_s) as pipe:
-        env = Envelope(pipe.channels, pipe.n_seconds, pipe.fs_hz, mask=mask)
-        for chunk in pipe.montaged_chunks():
-            env.add(chunk.start_s, chunk.data)
-    return env
 
 
 def _check_not_sidecar(path: Path, outputs: dict[str, Path]) -> None:
@@ -280,7 +247,7 @@ def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, 
     outputs = output_paths(out_dir, name, plot, probabilities)
     _check_not_sidecar(path, outputs)
 
-    probs, report, pipe = _infer(ckpt, path, recipe, chunk_s)
+    probs, report, pipe, env = _infer(ckpt, path, recipe, chunk_s, envelope=plot)  # plot: from the same pass
     mask = np.asarray(report.mask, dtype=bool)
     if pipe.missing:
         log.warning("%s: %d of %d channels missing, zero-filled and masked: %s (missing electrodes: %s)",
@@ -288,20 +255,17 @@ def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, 
                     ", ".join(pipe.plan.missing_electrodes) or "none")
     for text in report.warnings:
         log.warning("%s: %s", path, text)
-    from seizure.io.edf import EdfReader
-
-    with _repeat_pass():
-        if not np.array_equal(mask, pipe.plan.mask):
-            log.info("%s: scoring again with the flat channel(s) masked", path)
-            probs, report, _ = _infer(ckpt, path, recipe, chunk_s, mask)
-        with EdfReader(path) as reader:
-            start_time = reader.header.start_time
-        env = _envelope(path, recipe, chunk_s, mask) if plot else None  # before any write: all or nothing
+    if not np.array_equal(mask, pipe.plan.mask):
+        log.info("%s: scoring again with the flat channel(s) masked", path)
+        with _repeat_pass():
+            probs, report, _, _ = _infer(ckpt, path, recipe, chunk_s, mask)
+    if env is not None:
+        env.mask = mask  # the signal is the same; flat channels are drawn as masked
 
     events = probs_to_events(probs, ckpt.operating_point)
     duration_s = pipe.duration_s
     write_csv_bi(outputs["csv_bi"], events, duration_s, bname=name)
-    write_szcore_tsv(outputs["tsv"], events, duration_s, date_time=start_time)
+    write_szcore_tsv(outputs["tsv"], events, duration_s, date_time=pipe.start_time)
     if probabilities:
         with atomic_write(outputs["probs"]) as fh:
             fh.write("second,probability\n")

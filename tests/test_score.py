@@ -327,7 +327,8 @@ def test_inference_batches_fit_the_memory_budget(data):
     ckpt = checkpoint.load(data[2])
     assert inference_batch_size(ckpt, budget_mb=1e9) == ckpt.config.train.eval_batch_size
     assert inference_batch_size(ckpt, budget_mb=1e-3) == 1  # never below one window
-    # 4 copies of the features (22 x 13 per second) and 3 of the largest activation (4 x 22 x 13 per second),
-    # float32, over a window's 100 s of input
-    window_mb = (4 * 22 * 13 + 3 * 4 * 22 * 13) * 4 * (60 + 2 * 20) / 2**20
+    # 4 copies of the encoded rows (one frame per second, projected by the temporal convolution's 3 taps to
+    # 3 x 8 values) and 3 of the largest layer tensor (the bidirectional GRU's output, 2 x 8 per second),
+    # float32, over a window's 100 s
+    window_mb = (4 * 3 * 8 + 3 * 2 * 8) * 4 * (60 + 2 * 20) / 2**20
     assert inference_batch_size(ckpt, budget_mb=4.5 * window_mb) == 4

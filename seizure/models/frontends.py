@@ -18,6 +18,17 @@ a recording is one sequence. Block widths, kernels and strides are config values
 channel (weights shared across channels, so a masked channel is just zeros), the
 remaining frames of each second are max-pooled, and a linear layer maps all channels to
 the embedding.
+
+Inference (eval mode) runs each front-end in two stages, :meth:`encode` and :meth:`decode`:
+the per-frame layers (standardisation, masking and, for ``cnn2d``, the 2D blocks) map
+every frame on its own to ``frame_dim`` values, and the temporal layers run over a
+window of encoded frames. Because a frame's encoding does not depend on its neighbours,
+:mod:`seizure.models.inference` encodes each frame of a recording once, although its
+overlapping windows share frames; the 2D blocks run on groups of ``frame_group`` frames
+(activations stay in the CPU cache) with in-place activations, and the temporal
+convolution runs as matrix products over time-major frames. Same results as
+``forward`` to float rounding (``tests/test_models_network.py``); training uses
+``forward`` unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +54,16 @@ def standardise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, mask: to
 
 def activation(name: str) -> nn.Module:
     return nn.ELU() if name == "elu" else nn.ReLU()
+
+
+def _activate_(act: nn.Module, y: torch.Tensor) -> torch.Tensor:
+    """Apply the activation module ``act`` (ELU or ReLU) to ``y`` in place."""
+    if isinstance(act, nn.ELU):
+        return nn.functional.elu_(y, act.alpha)
+    return y.relu_()
+
+
+FRAME_GROUP_BYTES = 4 * 2**20  # CNN2d.encode: frames per group and thread so that the largest activation is this size
 
 
 def _per_second_max(y: torch.Tensor, per_s: int) -> torch.Tensor:
@@ -92,6 +113,7 @@ class CNN2d(nn.Module):
         in_ch, h, w = 1, n_channels, n_features
         (sc, sf), (pc, pf) = cfg.conv2d_stride, cfg.conv2d_pool
         first = None
+        largest = 1  # values per frame of the largest block activation
         for out_ch in cfg.conv2d_channels:
             # a kernel larger than the frame that reaches this block is clipped to it
             kc, kf = min(cfg.conv2d_kernel[0], h), min(cfg.conv2d_kernel[1], w)
@@ -100,6 +122,7 @@ class CNN2d(nn.Module):
             h = (h + 2 * pad_c - kc) // sc + 1
             w = (w + 2 * pad_f - kf) // sf + 1
             layers.append(nn.Conv2d(in_ch, out_ch, (kc, kf), stride=(sc, sf), padding=(pad_c, pad_f)))
+            largest = max(largest, out_ch * h * w)
             if (pc, pf) != (1, 1):
                 # max-pool before the activation: the same result (ELU and ReLU are monotone),
                 # with the activation computed on a quarter of the values
@@ -109,6 +132,7 @@ class CNN2d(nn.Module):
             in_ch = out_ch
         self.blocks = nn.Sequential(*layers).to(memory_format=torch.channels_last)
         self.flat = in_ch * h * w
+        self.frame_group = max(16, FRAME_GROUP_BYTES // (4 * largest))
         # A first kernel spanning all features (valid padding, stride 1, one channel high) is a
         # per-channel linear map: computed as one matrix product, with the input
         # standardisation folded into it (same result as the convolution, a fraction of the cost).
@@ -141,17 +165,19 @@ class CNN2d(nn.Module):
         into the first layer when it is pointwise."""
         if not self.pointwise:
             return self.forward(standardise(x, mean, std, mask))
-        b, t, c, f = x.shape
+        return self._rest(self._pointwise(x, mean, std, mask), x.shape[0], x.shape[1])
+
+    def _pointwise(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                   mask: torch.Tensor | None) -> torch.Tensor:
+        """The pointwise first convolution of raw features, standardisation folded in: (B, T, C, out)."""
         conv = self.blocks[0]
-        w = conv.weight.reshape(conv.out_channels, f)
+        w = conv.weight.reshape(conv.out_channels, x.shape[3])
         inv = 1.0 / std
         z = nn.functional.linear(x, w * inv)                       # (B, T, C, out)
         offset = w @ (mean * inv)                                  # the standardised mean's share
         if mask is None:
-            y = z + (conv.bias - offset)
-        else:
-            y = torch.addcmul(conv.bias, z - offset, mask.to(z.dtype)[:, None, :, None])
-        return self._rest(y, b, t)
+            return z + (conv.bias - offset)
+        return torch.addcmul(conv.bias, z - offset, mask.to(z.dtype)[:, None, :, None])
 
     def _rest(self, y: torch.Tensor, b: int, t: int) -> torch.Tensor:
         """The layers after the pointwise first convolution; ``y`` is its output (B, T, C, out)."""
@@ -163,6 +189,99 @@ class CNN2d(nn.Module):
         y = y.permute(0, 2, 3, 1).reshape(b, t, self.flat).transpose(1, 2)  # (B, flat, T), flat = (h, w, ch)
         y = self.act(self.temporal(nn.functional.pad(y, self.pad)))
         return _per_second_max(y[..., : (t // self.frames_per_s) * self.per_s], self.per_s)
+
+    # -- inference: per-frame stage and sequence stage (see the module docstring)
+
+    @property
+    def encode_step(self) -> int:
+        """Frames per encoded row: the temporal stride when its windows do not overlap (a row
+        is then a whole window), else 1."""
+        k, st = self.temporal.kernel_size[0], self.temporal.stride[0]
+        return st if k == st else 1
+
+    @property
+    def encoded_dim(self) -> int:
+        """Values per encoded row: the temporal convolution's pre-activation (embed_dim) when
+        ``encode_step > 1``, else each frame's projection by every kernel tap (k x embed_dim)."""
+        return self.temporal.out_channels * (1 if self.encode_step > 1 else self.temporal.kernel_size[0])
+
+    def encode(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+               mask: torch.Tensor | None) -> torch.Tensor:
+        """Raw features (B, T, C, F) -> encoded rows (B, T // encode_step, encoded_dim).
+
+        The per-frame layers, then the temporal convolution's weights applied to each frame
+        (or each non-overlapping window of frames), for inference; :meth:`decode` finishes.
+        """
+        b, t, c, f = x.shape
+        if self.pointwise:
+            y = self._pointwise(x, mean, std, mask)  # (B, T, C, out), a fresh tensor
+            rest = list(self.blocks[1:])
+            if all(isinstance(m, (nn.ELU, nn.ReLU)) for m in rest):  # (C, 1, out) is already (h, w, ch)
+                for m in rest:
+                    _activate_(m, y)
+                return self._project(y.reshape(b, t, self.flat))
+            y = y.reshape(b * t, c, 1, y.shape[3]).permute(0, 3, 1, 2)  # (B*T, out, C, 1), channels-last
+            start = 1
+        else:
+            y = standardise(x, mean, std, mask).reshape(b * t, 1, c, f)
+            y = y.contiguous(memory_format=torch.channels_last)
+            start = 0
+        # groups of frames (a multiple of encode_step; frame_group per thread, as the threads
+        # split each group) through the blocks and the projection
+        g = self.frame_group * max(1, torch.get_num_threads())
+        n, g = b * t, -(-g // self.encode_step) * self.encode_step
+        parts = [self._project(self._blocks_eval(y[i:i + g], start).permute(0, 2, 3, 1).reshape(1, -1, self.flat))[0]
+                 for i in range(0, n, g)]
+        out = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return out.reshape(b, -1, out.shape[-1])
+
+    def _blocks_eval(self, y: torch.Tensor, start: int) -> torch.Tensor:
+        """The 2D blocks from index ``start`` on, with in-place activations (no autograd needs)."""
+        for m in self.blocks[start:]:
+            if isinstance(m, MaxPoolChannelsLast):
+                y = nn.functional.max_pool2d(y, m.kernel, ceil_mode=True)  # faster than ours on these shapes
+            elif isinstance(m, (nn.ELU, nn.ReLU)):
+                y = _activate_(m, y)
+            else:
+                y = m(y)
+        return y
+
+    def _project(self, e: torch.Tensor) -> torch.Tensor:
+        """Per-frame features (B, T, flat) -> encoded rows: the temporal convolution's weights
+        (and bias, when a row is a whole window) applied by one matrix product."""
+        b, t, d = e.shape
+        w, bias = self.temporal.weight, self.temporal.bias  # (E, d, k)
+        k, step = w.shape[2], self.encode_step
+        if step > 1:  # k == stride: a window of `step` frames, ordered (tap, value)
+            n = t // step
+            return nn.functional.linear(e[:, :n * step].reshape(b, n, step * d),
+                                        w.permute(0, 2, 1).reshape(w.shape[0], k * d), bias)
+        return nn.functional.linear(e, w.permute(2, 0, 1).reshape(k * w.shape[0], d))  # (B, T, k x E)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Encoded rows (B, T // encode_step, encoded_dim) -> (B, T_seconds, embed_dim): the
+        temporal convolution's sums over its taps (zero padding at the window's ends), the
+        activation and the per-second max."""
+        if self.encode_step > 1:
+            y = self.act(z)
+            t = z.shape[1] * self.encode_step
+        else:
+            b, t, _ = z.shape
+            k, st = self.temporal.kernel_size[0], self.temporal.stride[0]
+            taps = z.reshape(b, t, k, -1)
+            n_out, pad = t // st, self.pad[0]
+            y = self.temporal.bias.expand(b, n_out, taps.shape[3]).clone()
+            for i in range(k):  # output j takes tap i of frame j * st + i - pad, where that frame exists
+                j0 = max(0, -(-(pad - i) // st))
+                j1 = min(n_out, -(-(t + pad - i) // st))
+                if j1 > j0:
+                    m0 = j0 * st + i - pad
+                    y[:, j0:j1] += taps[:, m0:m0 + (j1 - j0 - 1) * st + 1:st, i]
+            _activate_(self.act, y)
+        y = y[:, : (t // self.frames_per_s) * self.per_s]
+        if self.per_s > 1:
+            y = y.reshape(y.shape[0], -1, self.per_s, y.shape[2]).amax(dim=2)
+        return y
 
 
 class CNN1d(nn.Module):
@@ -178,6 +297,7 @@ class CNN1d(nn.Module):
             raise ConfigError(f"model.cnn1d_strides (product {total}) must divide the store's frames_per_s "
                               f"({frames_per_s})")
         self.frames_per_s = frames_per_s
+        self.n_channels = n_channels
         self.per_s = frames_per_s // total
         layers: list[nn.Module] = []
         in_ch, k = 1, cfg.cnn1d_kernel
@@ -194,6 +314,21 @@ class CNN1d(nn.Module):
     def forward_raw(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
                     mask: torch.Tensor | None) -> torch.Tensor:
         return self.forward(standardise(x, mean, std, mask))
+
+    encode_step = 1  # frames per encoded row
+
+    @property
+    def encoded_dim(self) -> int:
+        return self.n_channels
+
+    def encode(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+               mask: torch.Tensor | None) -> torch.Tensor:
+        """Per-frame stage for inference: standardised, masked samples (B, T, C)."""
+        return standardise(x, mean, std, mask)[..., 0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Encoded frames (B, T, C) -> (B, T_seconds, embed_dim)."""
+        return self.forward(z[..., None])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, c, _ = x.shape

@@ -65,11 +65,38 @@ class SeizureNet(nn.Module):
             self.feature_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
             self.feature_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-6))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    @property
+    def encode_step(self) -> int:
+        """Frames per row of :meth:`encode`'s output (it divides ``frames_per_s``)."""
+        return self.frontend.encode_step
+
+    @property
+    def encoded_dim(self) -> int:
+        """Values per row of :meth:`encode`'s output."""
+        return self.frontend.encoded_dim
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Inference, first stage: features (B, T_frames, C, F) -> encoded rows
+        (B, T_frames // encode_step, encoded_dim). Each row depends only on its own
+        ``encode_step`` frames (standardisation, masking, the front-end's per-frame layers and
+        temporal weights), so a recording can be encoded in any pieces of whole seconds."""
+        self._check(x)
+        return self.frontend.encode(x, self.feature_mean, self.feature_std, mask)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Inference, second stage: encoded rows of whole seconds -> logits (B, T_seconds)."""
+        return self.head(self.recurrent(self.frontend.decode(z))).squeeze(-1)
+
+    def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[2] != self.n_channels or x.shape[3] != self.n_features:
             raise ValueError(f"expected features (B, T_frames, {self.n_channels}, {self.n_features}), "
                              f"got {tuple(x.shape)}")
-        if self.training and self.input_noise.std > 0:
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.training:  # inference: the two stages (same result, less work)
+            return self.decode(self.encode(x, mask))
+        self._check(x)
+        if self.input_noise.std > 0:
             x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask))
             e = self.frontend(x)
         else:  # standardisation and masking, folded into the front-end where it can

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from seizure.models.inference import predict_array
+from seizure.models.inference import inference_batch_size, predict_array
 from seizure.postprocess import OperatingPoint
 from seizure.scoring import det
 from seizure.store import FeatureStore, RecordMeta
@@ -35,13 +35,17 @@ class DevResult:
 
 def dev_probabilities(model: torch.nn.Module, store: FeatureStore, records: list[RecordMeta], cfg: TrainConfig,
                       device: torch.device) -> list[np.ndarray]:
-    """Per-second probabilities of every dev recording (bounded-memory windows)."""
+    """Per-second probabilities of every dev recording (bounded-memory windows; at most
+    ``cfg.eval_batch_size`` windows at once, fewer when they would not fit the inference
+    memory budget: long recordings and large models)."""
+    batch = inference_batch_size(model, store.frames_per_s, window_s=cfg.eval_window_s,
+                                 context_s=cfg.eval_context_s, max_batch=cfg.eval_batch_size)
     out = []
     for r in records:
         mask = np.asarray(r.channel_mask, dtype=bool) if r.channel_mask else None
         out.append(predict_array(model, store.features(r.rec_id), store.frames_per_s, mask,
                                  window_s=cfg.eval_window_s, context_s=cfg.eval_context_s,
-                                 device=device, batch_size=cfg.eval_batch_size))
+                                 device=device, batch_size=batch))
     return out
 
 
