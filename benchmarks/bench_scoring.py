@@ -100,7 +100,7 @@ def bench(n: int, n_thresholds: int, n_loop: int, seed: int) -> None:
     thresholds = det.default_thresholds(n_thresholds)
     t_sweep, curve = _clock(lambda: det.sweep(probs, refs, durations, smooth_s=5, min_duration_s=5,
                                               merge_gap_s=10, thresholds=thresholds, subjects=subjects))
-    print(f"DET sweep, {n_thresholds} thresholds x {n} recordings: {t_sweep:.2f} s (target < 10 s)")
+    print(f"DET sweep, {thresholds.size} thresholds x {n} recordings: {t_sweep:.2f} s (target < 10 s)")
 
     few = det.default_thresholds(n_loop)
     t_fast, small = _clock(lambda: det.sweep(probs, refs, durations, smooth_s=5, min_duration_s=5,
@@ -119,7 +119,7 @@ def bench(n: int, n_thresholds: int, n_loop: int, seed: int) -> None:
     same = all((o.hits, o.false_alarms, z.hits, z.false_alarms) ==
                (small.ovlp.hits[k], small.ovlp.false_alarms[k], small.szcore.hits[k], small.szcore.false_alarms[k])
                for k, (o, z) in enumerate(rows))
-    print(f"{n_loop} thresholds: sweep {t_fast:.2f} s, per-threshold loop over our scorers (baseline) "
+    print(f"{few.size} thresholds: sweep {t_fast:.2f} s, per-threshold loop over our scorers (baseline) "
           f"{t_loop:.2f} s -> {t_loop / t_fast:.1f}x; identical counts: {same}")
     points = det.operating_points(curve)
     print("OVLP sensitivity at " + ", ".join(

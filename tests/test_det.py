@@ -61,7 +61,9 @@ def test_sweep_equals_scoring_each_threshold():
 def test_default_thresholds_and_no_subjects():
     probs, refs, durations = _corpus(5, 3)
     curve = det.sweep(probs, refs, durations)
-    assert curve.thresholds.size == 100 and curve.thresholds[0] == 0.005 and curve.thresholds[-1] == 0.995
+    assert curve.thresholds.size == 106 and curve.thresholds[0] == 0.005 and curve.thresholds[99] == 0.995
+    assert curve.thresholds[-1] == 0.9999 and np.all(np.diff(curve.thresholds) > 0)
+    assert det.default_thresholds(10).size == 16 and det.default_thresholds(1000)[-1] == 0.9999
     assert curve.szcore_subject_mean is None
     with pytest.raises(ValueError, match=r"method must be one of \['ovlp', 'szcore'\]"):
         curve.method("szcore_subject_mean")

@@ -102,9 +102,15 @@ def _json_list(arr: np.ndarray | None) -> list | None:
     return [None if isinstance(v, float) and math.isnan(v) else v for v in np.asarray(arr, dtype=float).tolist()]
 
 
+HIGH_THRESHOLDS = (0.997, 0.998, 0.999, 0.9995, 0.9998, 0.9999)  # a confident model's low-FA end
+
+
 def default_thresholds(n: int = 100) -> np.ndarray:
-    """``n`` thresholds evenly inside (0, 1): ``(k + 0.5) / n``."""
-    return (np.arange(n) + 0.5) / n
+    """``n`` thresholds evenly inside (0, 1), ``(k + 0.5) / n``, then :data:`HIGH_THRESHOLDS`
+    above the last of them: a well-trained model puts much of its output above 0.995, and
+    the curve's low false-alarm end lies there."""
+    even = (np.arange(n) + 0.5) / n
+    return np.concatenate([even, [t for t in HIGH_THRESHOLDS if t > even[-1]]])
 
 
 def _measures(hits: np.ndarray, fas: np.ndarray, n_ref: float, duration_s: float, tradition: str) -> dict[str, np.ndarray]:
