@@ -7,7 +7,7 @@ and fed random features of that shape (the model's cost does not depend on the v
 - Inference: one recording of ``--hours`` scored with
   :func:`seizure.models.inference.predict_probs` (600 s windows, 120 s context, batches
   of ``--batch`` windows; default: the batch ``seizure score`` uses, bounded by its memory
-  budget, :func:`seizure.score.inference_batch_size`): hours of EEG scored per second.
+  budget, :func:`seizure.models.inference.inference_batch_size`): hours of EEG scored per second.
   Baseline (same run, same network): the per-window approach of the paper, every second
   scored by running the network over its own ``--window-s`` (21 s) window centred on it,
   windows batched with the same input volume per batch; measured on a shorter stretch
@@ -18,6 +18,8 @@ and fed random features of that shape (the model's cost does not depend on the v
   one labelled second per 21 s window, batches of ``batch_size * crop_s / window_s``
   windows (same input volume per step): labelled hours per second.
 
+``--bfloat16`` adds inference under bfloat16 autocast, against float32 in the same run
+(and the largest probability difference between the two).
 Threads, device and batch sizes are printed with the figures. Run:
 
     .venv/bin/python benchmarks/bench_model.py [--threads 2] [--configs A.toml B.toml] [--device cpu|cuda]
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from seizure import features  # noqa: E402
 from seizure.models import build_model  # noqa: E402
-from seizure.models.inference import predict_array  # noqa: E402
+from seizure.models.inference import inference_batch_size, predict_array  # noqa: E402
 from seizure.models.regularizers import param_groups, penalty  # noqa: E402
 from seizure.models.sparse_vd import kl_total  # noqa: E402
 from seizure.montage import get_montage  # noqa: E402
@@ -73,10 +75,11 @@ def rates(amount_h: float, timing: tuple[float, float], threads: int) -> tuple[f
     return amount_h / wall, amount_h / max(cpu / threads, 1e-9)
 
 
-def inference(model, n_ch, n_feat, fps, hours, batch, device, repeats) -> tuple[float, float]:
+def inference(model, n_ch, n_feat, fps, hours, batch, device, repeats, precision="float32"
+              ) -> tuple[float, tuple[float, float]]:
     x = np.random.default_rng(0).standard_normal((int(hours * 3600) * fps, n_ch, n_feat)).astype(np.float32)
     return hours, best_of(lambda: predict_array(model, x, fps, chunk_s=600, window_s=600, context_s=120,
-                                                device=device, batch_size=batch), repeats)
+                                                device=device, batch_size=batch, precision=precision), repeats)
 
 
 def per_window_inference(model, n_ch, n_feat, fps, seconds, window_s, batch, device, repeats
@@ -126,17 +129,11 @@ def training(cfg, n_ch, n_feat, fps, device, steps, per_window: bool, window_s: 
     return labelled_s / 3600, best_of(step, 1)
 
 
-def score_batch_size(model, cfg) -> int:
+def score_batch_size(model, cfg, fps: int) -> int:
     """The inference batch ``seizure score`` would use for this model (memory-bounded)."""
-    import tempfile
-
-    from seizure import checkpoint
-    from seizure.score import inference_batch_size
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = checkpoint.save(Path(tmp) / "bench.pt", checkpoint.make(model, cfg, cfg.recipe, None,
-                                                                       get_montage(cfg.recipe.montage).channels, {}))
-        return inference_batch_size(checkpoint.load(path))
+    tc = cfg.train
+    return inference_batch_size(model, fps, window_s=tc.eval_window_s, context_s=tc.eval_context_s,
+                                max_batch=tc.eval_batch_size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-seconds", type=int, default=120, help="seconds scored by the per-window baseline")
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bfloat16", action="store_true",
+                    help="also time inference with precision='bfloat16' (autocast) and report its largest "
+                         "probability difference from float32")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(path)
         n_ch, n_feat, fps = geometry(cfg)
         model = build_model(cfg.model, n_ch, n_feat, fps).to(device).eval()
-        batch = args.batch or score_batch_size(model, cfg)
+        batch = args.batch or score_batch_size(model, cfg, fps)
         ours, ours_cpu = rates(*inference(model, n_ch, n_feat, fps, args.hours, batch, device, args.repeats),
                                args.threads)
         per_batch = max(1, batch * (600 + 2 * 120) // args.window_s)
@@ -171,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         stem = Path(path).stem
         print(f"{stem:22} {'inference (batch ' + str(batch) + ' x 600 s windows)':34} {ours:9.2f} "
               f"{ours_cpu:7.2f} {base:13.3f} {ours / base:7.1f}x")
+        if args.bfloat16:
+            low, low_cpu = rates(*inference(model, n_ch, n_feat, fps, args.hours, batch, device, args.repeats,
+                                            "bfloat16"), args.threads)
+            x = np.random.default_rng(1).standard_normal((1800 * fps, n_ch, n_feat)).astype(np.float32)
+            diff = np.abs(predict_array(model, x, fps, device=device, batch_size=batch, precision="bfloat16")
+                          - predict_array(model, x, fps, device=device, batch_size=batch)).max()
+            print(f"{stem:22} {'inference, bfloat16 autocast':34} {low:9.2f} {low_cpu:7.2f} {ours:13.2f} "
+                  f"{low / ours:7.1f}x  (vs float32; max |dp| {diff:.1e})")
         tr, tr_cpu = rates(*training(cfg, n_ch, n_feat, fps, device, args.train_steps, False, args.window_s),
                            args.threads)
         trb, _ = rates(*training(cfg, n_ch, n_feat, fps, device, args.train_steps, True, args.window_s),

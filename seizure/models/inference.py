@@ -40,9 +40,10 @@ stage (the convolutions, the bulk of the work) uses all of torch's threads.
 
 Memory: :func:`inference_batch_size` picks how many windows run at once so that a batch
 fits a memory budget (``seizure score``, the training loop's dev evaluation, the demo).
-``precision="bfloat16"`` runs both stages under CPU/CUDA autocast (opt-in: on CPUs with
-AMX or AVX-512 BF16 about twice as fast for the ``cnn2d`` blocks; probabilities differ
-from float32 by up to about 1e-2, see ``benchmarks/README.md``).
+``precision="bfloat16"`` runs both stages under CPU/CUDA autocast (opt-in). Measured on a
+2-core Xeon with AMX (``benchmarks/bench_model.py --bfloat16``): the paper config 1.8x as
+fast, the small demo config 0.4x (slower); probabilities within 1.3e-3 of float32 there
+(the tests allow 3e-2). See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations

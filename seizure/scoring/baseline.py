@@ -7,7 +7,7 @@ channel's background: median and MAD over the whole recording, or over the prece
 score is the mean of its two z-scores; a second's score is the mean over the top quarter of
 usable channels (seizures are often focal); that score is standardised once more over the
 recording and squashed by a logistic centred at 6 robust standard deviations (slope 2.5),
-so the default DET thresholds (0.005 to 0.995) span z from about -7 to 19. No training:
+so the default DET thresholds (0.005 to 0.9999) span z from about -7 to 29. No training:
 the same per-second probabilities as a model, so a DET sweep can put both on one plot.
 """
 

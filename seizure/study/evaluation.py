@@ -13,7 +13,7 @@ it is applied unchanged to the evaluation split. Figures (fractions, not percent
 
 Files written into the run folder: ``eval_probs.npz`` (per-second probabilities, one
 array per recording id), ``eval_report.json`` (every score, per recording too) and
-``det.json`` (OVLP and SzCORE sweeps over 100 thresholds at the run's post-processing).
+``det.json`` (OVLP and SzCORE sweeps over the default thresholds at the run's post-processing).
 """
 
 from __future__ import annotations
