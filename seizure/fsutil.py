@@ -55,6 +55,19 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             os.fsync(fh.fileno())
 
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG, atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
 def safe_name(name: str) -> str:
     """A file-name component with no path separators or traversal (``../x`` -> ``x``)."""
     base = name.replace("\\", "/").split("/")[-1]

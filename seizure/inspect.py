@@ -118,7 +118,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"  start       {h['start_time'] or 'unknown'}",
         f"  patient     {h['patient']!r}",
         f"  recording   {h['recording']!r}",
-        f"  rates       " + ", ".join(f"{n} x {rate} Hz" for rate, n in report["rates_hz"].items()),
+        "  rates       " + ", ".join(f"{n} x {rate} Hz" for rate, n in report["rates_hz"].items()),
         f"  EEG         {len(report['channels'])} channels at {report['fs_hz']:g} Hz:",
     ]
     for label, name in report["channels"].items():

@@ -113,7 +113,7 @@ def plot_scored_recording(path: str | Path, envelope: Envelope, probs_per_s: np.
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from seizure.fsutil import atomic_path
+    from seizure.fsutil import save_figure
 
     probs = np.asarray(probs_per_s, dtype=np.float64)
     n_seconds = envelope.n_seconds
@@ -176,8 +176,4 @@ def plot_scored_recording(path: str | Path, envelope: Envelope, probs_per_s: np.
     ax_p.legend(handles, labels, loc="upper center", fontsize=7.5, ncol=5, frameon=False,
                 bbox_to_anchor=(0.5, -0.3))
     fig.subplots_adjust(left=0.09, right=0.985, top=0.95, bottom=0.11)
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

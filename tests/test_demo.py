@@ -12,6 +12,7 @@ from seizure import cli
 from seizure.demo import REMOVALS, demo_config_path, run_demo
 from seizure.errors import ConfigError, SeizureError
 from seizure.io.annotations import read_annotations
+from seizure.scoring import det
 
 TINY = ["model.frontend=cnn2d", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
         "model.cell=gru", "model.num_layers=1", "model.regularizers=[]", "train.epochs=1", "train.steps_per_epoch=6",
@@ -43,7 +44,7 @@ def test_every_stage_reports_and_every_output_parses(demo):
         assert set(methods) == {"ovlp", "taes", "epoch", "szcore"}
         assert 0.0 <= methods["ovlp"]["sensitivity"] <= 1.0
         assert set(rep["equal_fa"][system]) == {"ovlp", "szcore"}
-        assert len(rep[system]["det"]["thresholds"]) == 100
+        assert len(rep[system]["det"]["thresholds"]) == len(det.default_thresholds())
     assert [row["removed"] for row in rep["channel_robustness"]] == list(REMOVALS)
     md = result.outputs["report.md"].read_text()
     for heading in ("## Model and baseline at their dev-chosen operating points", "## At equal false-alarm rates (DET)",

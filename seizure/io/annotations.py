@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -285,15 +285,20 @@ def _version_line(path: Path, lines: list[str], expected: str) -> int:
     raise AnnotationError(f"missing header line 'version = {expected}'", path)
 
 
+def _content_lines(lines: list[str], first: int) -> Iterator[tuple[int, str]]:
+    """(1-based line number, stripped text) of the lines from index ``first`` on that are
+    neither blank nor ``#`` comments."""
+    for idx in range(first, len(lines)):
+        text = lines[idx].strip()
+        if text and not text.startswith("#"):
+            yield idx + 1, text
+
+
 def _parse_tse(path: Path, lines: list[str], fmt: str) -> tuple[Annotations, list[int]]:
     first = _version_line(path, lines, TSE_VERSION)
     events: list[Event] = []
     linenos: list[int] = []
-    for idx in range(first + 1, len(lines)):
-        text = lines[idx].strip()
-        lineno = idx + 1
-        if not text or text.startswith("#"):
-            continue
+    for lineno, text in _content_lines(lines, first + 1):
         fields = text.split()
         if len(fields) != 4:
             raise AnnotationError(f"line {lineno}: expected 4 fields (start stop label probability), got {len(fields)}", path)
@@ -323,11 +328,7 @@ def _parse_lbl(path: Path, lines: list[str], fmt: str) -> tuple[Annotations, lis
     symbols: dict[int, dict[int, str]] = {}
     events: list[Event] = []
     linenos: list[int] = []
-    for idx in range(first + 1, len(lines)):
-        text = lines[idx].strip()
-        lineno = idx + 1
-        if not text or text.startswith("#"):
-            continue
+    for lineno, text in _content_lines(lines, first + 1):
         key, sep, value = text.partition("=")
         key = key.strip().lower()
         if not sep:
@@ -463,12 +464,8 @@ def _parse_szcore(path: Path, lines: list[str]) -> tuple[Annotations, list[int]]
 def _parse_seizeit(path: Path, lines: list[str]) -> tuple[Annotations, list[int]]:
     events: list[Event] = []
     linenos: list[int] = []
-    for idx, line in enumerate(lines):
-        lineno = idx + 1
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split("\t")]
+    for lineno, text in _content_lines(lines, 0):
+        fields = [f.strip() for f in text.split("\t")]
         if len(fields) < 3:
             raise AnnotationError(
                 f"line {lineno}: expected tab-separated start, stop, type[, comment]; got {len(fields)} fields", path

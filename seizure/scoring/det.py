@@ -341,7 +341,7 @@ def plot_det(curves: dict[str, DetCurve], path: str | Path, method: str = "ovlp"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seizure.fsutil import atomic_path
+    from seizure.fsutil import save_figure
 
     if not curves:
         raise ValueError("plot_det needs at least one curve")
@@ -379,8 +379,4 @@ def plot_det(curves: dict[str, DetCurve], path: str | Path, method: str = "ovlp"
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -17,7 +17,6 @@ Written into the study's output folder:
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from seizure.fsutil import atomic_path, atomic_write
+from seizure.fsutil import atomic_write, save_figure
 from seizure.study.runner import FAILED, RunSpec, finished, read_json, same_config
 from seizure.study.spec import Study
 
@@ -193,12 +192,7 @@ def plot_det(curves: dict[str, MeanCurve], points: dict[str, tuple[float, float]
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", fontsize=7, title="frontier; circle: dev-chosen operating point", title_fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    with atomic_path(path, suffix=".png") as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- the tables

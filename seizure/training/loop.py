@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import io
 import logging
 import math
 import signal
@@ -37,7 +36,7 @@ import torch
 
 from seizure import checkpoint
 from seizure.errors import CheckpointError, ConfigError, SeizureError
-from seizure.fsutil import atomic_path, atomic_write
+from seizure.fsutil import atomic_write, save_figure
 from seizure.models import build_model
 from seizure.models.regularizers import param_groups, penalty
 from seizure.models.sparse_vd import kl_total, sparsity_report
@@ -430,9 +429,5 @@ def _plot_curves(path: Path, history: list[dict]) -> None:
     c.set_ylabel("dev FA/24h", color="C3")
     b.grid(alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    with atomic_path(path, suffix=".png") as tmp:
-        tmp.write_bytes(buf.getvalue())
+    save_figure(fig, path)
 
