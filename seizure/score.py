@@ -171,7 +171,7 @@ def inference_batch_size(ckpt: Checkpoint, budget_mb: float | None = None) -> in
 
 
 def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None,
-           envelope: bool = False) -> tuple[np.ndarray, Any, EdfPipeline, Any]:
+           envelope: bool = False, precision: str = "float32") -> tuple[np.ndarray, Any, EdfPipeline, Any]:
     """One chunked pass: per-second probabilities, the quality report, the (closed) pipeline and,
     with ``envelope``, the plot's compressed view of the montaged signal from the same pass."""
     from seizure.models.inference import predict_probs
@@ -190,7 +190,8 @@ def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: n
         chunks = pipe.feature_chunks(None if env is None else lambda c: env.add(c.start_s, c.data))
         use = pipe.plan.mask if mask is None else mask
         probs = predict_probs(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use,
-                              window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size)
+                              window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size,
+                              precision=precision)
         report = pipe.report()
     return probs, report, pipe, env
 
@@ -232,8 +233,11 @@ def _check_not_sidecar(path: Path, outputs: dict[str, Path]) -> None:
 
 def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
                     plot: bool = False, probabilities: bool = False, min_channels: int | None = None,
-                    chunk_s: float = CHUNK_S) -> ScoreResult:
+                    chunk_s: float = CHUNK_S, precision: str = "float32") -> ScoreResult:
     """Score one EDF recording with a loaded checkpoint and write its outputs into ``out_dir``.
+
+    ``precision``: ``"float32"`` or ``"bfloat16"`` (autocast; faster for large models on CPUs
+    with AMX and on GPUs, see :mod:`seizure.models.inference`).
 
     ``name`` (default: the EDF's stem) names the outputs; it is sanitised and can never
     point outside ``out_dir``. Raises a :class:`~seizure.errors.SeizureError` for a file
@@ -247,7 +251,8 @@ def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, 
     outputs = output_paths(out_dir, name, plot, probabilities)
     _check_not_sidecar(path, outputs)
 
-    probs, report, pipe, env = _infer(ckpt, path, recipe, chunk_s, envelope=plot)  # plot: from the same pass
+    probs, report, pipe, env = _infer(ckpt, path, recipe, chunk_s, envelope=plot,  # plot: from the same pass
+                                      precision=precision)
     mask = np.asarray(report.mask, dtype=bool)
     if pipe.missing:
         log.warning("%s: %d of %d channels missing, zero-filled and masked: %s (missing electrodes: %s)",
@@ -258,7 +263,7 @@ def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, 
     if not np.array_equal(mask, pipe.plan.mask):
         log.info("%s: scoring again with the flat channel(s) masked", path)
         with _repeat_pass():
-            probs, report, _, _ = _infer(ckpt, path, recipe, chunk_s, mask)
+            probs, report, _, _ = _infer(ckpt, path, recipe, chunk_s, mask, precision=precision)
     if env is not None:
         env.mask = mask  # the signal is the same; flat channels are drawn as masked
 
@@ -404,7 +409,7 @@ def _score_one(path: Path, name: str, out_dir: Path, options: dict[str, Any]) ->
 
 def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
-                chunk_s: float = CHUNK_S, progress: bool = False) -> ScoreSummary:
+                chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False) -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
 
     ``jobs`` > 1 scores recordings in that many processes (each loads the model once and uses
@@ -425,9 +430,14 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
         raise InputError("--out must be a folder, but a file of that name exists", out)
     ckpt = checkpoint.load(model_path)
     recipe_for(ckpt.recipe, min_channels)  # validate before any work
+    from seizure.models.inference import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     out.mkdir(parents=True, exist_ok=True)
     names = output_names(paths)
-    options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s}
+    options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s,
+               "precision": precision}
     summary = ScoreSummary(out.resolve(), failures=list(failures))
     for _, reason in failures:
         log.error("%s", reason)

@@ -321,6 +321,21 @@ def test_parallel_jobs_write_the_same_files(data, tmp_path):
         assert all(p.parent == tmp_path / "two" for p in b.outputs.values())
 
 
+def test_bfloat16_scoring_is_close_and_validated(data, tmp_path, run_cli):
+    _, paths, model_path = data
+    ref = score_files(model_path, [paths["full"]], tmp_path / "f32", probabilities=True).results[0]
+    code, _, err = run_cli(str(model_path), str(paths["full"]), "--out", str(tmp_path / "bf16"), "--probabilities",
+                           "--precision", "bfloat16")
+    assert code == 0, err
+    table = np.loadtxt(tmp_path / "bf16" / "aaaaaaaa_s001_t000_probs.csv", delimiter=",", skiprows=1)
+    assert table.shape == (130, 2) and np.abs(table[:, 1] - ref.probs).max() < 3e-2
+    with pytest.raises(ConfigError, match="precision must be one of bfloat16, float32, got 'half'"):
+        score_files(model_path, [paths["full"]], tmp_path / "x", precision="half")
+    with pytest.raises(SystemExit) as info:
+        run_cli(str(model_path), str(paths["full"]), "--out", str(tmp_path / "x"), "--precision", "half")
+    assert info.value.code == 2
+
+
 def test_inference_batches_fit_the_memory_budget(data):
     from seizure.score import inference_batch_size
 
