@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -97,6 +100,22 @@ def test_same_seed_same_bytes_other_seed_differs(corpus, tmp_path):
     assert again.splits == corpus[1].splits
     synthesize(tmp_path / "b", 0.17, seed=12, patients=3)
     assert _files(tmp_path / "b") != _files(root)
+
+
+def test_plan_does_not_depend_on_the_string_hash_seed():
+    """Python salts str hashes per process (PYTHONHASHSEED): the demo's 40 h plan must be the
+    same in every process (a set of patient ids once made it differ from run to run)."""
+    code = ("import zlib; from seizure.synth import SynthParams; from seizure.synth.plan import plan_corpus; "
+            "p = plan_corpus(40, 0, SynthParams()); "
+            "key = [(r.patient, r.duration_s, r.seed, [round(s.onset_s, 6) for s in r.seizures]) for r in p]; "
+            "print(len(p), sum(len(r.seizures) for r in p), zlib.crc32(repr(key).encode()))")
+    outs = set()
+    for hash_seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout)
+    assert len(outs) == 1, outs
 
 
 def test_refuses_to_overwrite_unless_asked(corpus, tmp_path):

@@ -287,7 +287,8 @@ def allocate_seizures(rng: np.random.Generator, plans: list[RecordingPlan], para
     candidates = [i for i, p in enumerate(plans) if p.traits.syndrome != "none" and _allowed_types(p.traits, mix)]
     # Each seizure patient has seizures in some of their recordings only.
     active = [i for i in candidates if rng.random() < 0.7]
-    for patient in {plans[i].patient for i in candidates}:
+    # in plan order (a set of strings would iterate in an order that changes with PYTHONHASHSEED)
+    for patient in dict.fromkeys(plans[i].patient for i in candidates):
         mine = [i for i in candidates if plans[i].patient == patient]
         if not any(i in active for i in mine):
             active.append(mine[int(rng.integers(len(mine)))])
