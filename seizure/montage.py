@@ -180,12 +180,12 @@ class MontagePlan:
                 f"got {data.shape}"
             )
         out = np.zeros((len(self.channels), data.shape[1]), dtype=np.float32)
-        diff = self._minus >= 0
-        if diff.any():
-            out[self._rows[diff]] = data[self._plus[diff]] - data[self._minus[diff]]
-        single = ~diff
-        if single.any():
-            out[self._rows[single]] = data[self._plus[single]] * self._sign[single, None]
+        # row by row into the output: one pass over memory (fancy indexing would copy twice)
+        for row, plus, minus, sign in zip(self._rows, self._plus, self._minus, self._sign):
+            if minus >= 0:
+                np.subtract(data[plus], data[minus], out=out[row])
+            else:
+                np.multiply(data[plus], sign, out=out[row])
         return out
 
     def to_dict(self) -> dict[str, Any]:

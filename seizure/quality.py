@@ -54,7 +54,7 @@ class _Moments:
         self.n_hi = np.zeros(n_channels, dtype=np.int64)
 
     def add(self, x: np.ndarray) -> None:
-        x = x[:, ::STRIDE]
+        x = np.ascontiguousarray(x[:, ::STRIDE])  # one strided pass, then contiguous ones
         k = x.shape[1]
         if k == 0:
             return
