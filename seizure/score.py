@@ -18,8 +18,8 @@ point, and writes, inside ``out_dir``:
 
 Memory is bounded by the chunk and the inference windows, not the recording's length: as
 many windows run at once as fit a memory budget (:func:`inference_batch_size`).
-``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.7 GB peak with the demo
-model, against 2.5 GB for whole-file processing).
+``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.37 GB peak with the demo
+model, against 1.3 GB for whole-file processing).
 Channels the recording lacks are zero-filled and masked as the recipe says (a warning lists
 them); fewer usable channels than ``min_channels`` (the recipe's, or the override) refuses
 the file with a :class:`~seizure.errors.MontageError` listing what is missing. Channels the
