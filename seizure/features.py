@@ -28,6 +28,7 @@ flat) channels give finite constants.
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -52,7 +53,7 @@ DEFAULT_BANDS = (
 )
 
 
-class Feature:
+class Feature(abc.ABC):
     """Base class: parameter validation, shapes and framing shared by all features."""
 
     name = ""
@@ -77,16 +78,18 @@ class Feature:
     def frames_per_s(self, params: Mapping[str, Any] | None, fs_hz: float) -> int:
         return int(self.resolve(params)["frames_per_s"])
 
+    @abc.abstractmethod
     def n_features(self, params: Mapping[str, Any] | None) -> int:
-        raise NotImplementedError
+        """Values per channel per frame."""
 
+    @abc.abstractmethod
     def context_s(self, params: Mapping[str, Any] | None) -> int:
         """Whole seconds of signal on each side that a frame's value depends on; frames that
         far from the ends of the given signal equal those of a longer signal."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
-        raise NotImplementedError
+        """Features of ``x`` (channels, samples): (frames, channels, n_features) float32."""
 
 
 class Raw(Feature):

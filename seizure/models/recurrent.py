@@ -28,6 +28,8 @@ are stacked along dimension 0.
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import nn
 
@@ -86,9 +88,10 @@ class Cell(nn.Module, SVDWeights):
     def init_state(self, batch: int, ref: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (ref.new_zeros(batch, self.hidden_size),)
 
+    @abc.abstractmethod
     def step(self, pre: torch.Tensor, state: tuple[torch.Tensor, ...], h_in: torch.Tensor,
-             w: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:  # pragma: no cover - interface
-        raise NotImplementedError
+             w: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """One time step: the new state from the input pre-activations and the previous state."""
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None,
                 rec_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

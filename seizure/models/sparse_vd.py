@@ -16,6 +16,7 @@ Molchanov et al. (2017): ``-KL ~ k1 sigmoid(k2 + k3 log_alpha) - 0.5 log1p(1/alp
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterator
 
@@ -48,13 +49,14 @@ def pruned_weight(theta: torch.Tensor, log_sigma2: torch.Tensor, threshold: floa
     return theta * (log_alpha(theta, log_sigma2) <= threshold).to(theta.dtype)
 
 
-class SVDWeights:
+class SVDWeights(abc.ABC):
     """Mixin for modules with sparse-VD weights: ``svd_pairs()`` yields (name, theta, log_sigma2)."""
 
     svd_threshold: float = 3.0
 
-    def svd_pairs(self) -> Iterator[tuple[str, nn.Parameter, nn.Parameter]]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def svd_pairs(self) -> Iterator[tuple[str, nn.Parameter, nn.Parameter]]:
+        """(name, theta, log_sigma2) of each sparse-VD weight (none when sparse VD is off)."""
 
     def effective(self, theta: nn.Parameter, log_sigma2: nn.Parameter | None, sample: bool) -> torch.Tensor:
         """The weight to use now: sampled (training), pruned mean (eval), or plain ``theta``."""
