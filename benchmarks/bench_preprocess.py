@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import signal as sps
 
 from seizure import montage
 from seizure.corpus import preprocess
@@ -84,6 +83,7 @@ def make_corpus(root: Path, files: int, seconds: int) -> list[Path]:
 def mne_windows(path: Path, recipe: Recipe) -> np.ndarray:
     """The same job through MNE: (n_seconds, 22, fs) float32 windows."""
     import mne
+    from scipy import signal as sps  # here, not at the top: spawned workers re-import this file
 
     raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
     plan = montage.plan(raw.ch_names, recipe.montage)

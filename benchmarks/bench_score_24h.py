@@ -15,7 +15,7 @@
    * ``whole-file`` (the named baseline): ``seizure.pipeline.process_edf`` (every feature of the
      recording in one array) then ``seizure.models.inference.predict_array`` with the same
      inference windows and batch size, and the same post-processing;
-   * ``imports``: the imports alone (torch, numpy, scipy), the floor under both.
+   * ``imports``: the imports alone (torch and ``seizure.score``), the floor under both.
    Prints one row per method: wall time, hours of EEG per second, peak RSS, and the largest
    difference between the two methods' probabilities.
 """
@@ -48,8 +48,9 @@ def worker(method: str, edf: str, model: str, out: str) -> dict:
 
     result: dict = {"method": method}
     if method == "imports":
-        import scipy.signal  # noqa: F401
         import torch  # noqa: F401
+
+        import seizure.score  # noqa: F401
 
         result.update(elapsed_s=0.0, peak_rss_mb=peak_rss_mb())
         return result

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-from scipy import ndimage
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from threadpoolctl import ThreadpoolController
 
 from seizure.errors import ConfigError
@@ -170,23 +170,29 @@ class Lfcc(Feature):
             raise ConfigError(f"lfcc fmax_hz ({p['fmax_hz']:g}) is above the Nyquist frequency {fs / 2:g} Hz "
                               f"of the {fs} Hz signal; lower recipe.feature_params.fmax_hz")
         win = max(2, int(round(p["window_s"] * fs)))
-        padded, first = _padded(x, fs, p["frames_per_s"], win)
-        windows = np.lib.stride_tricks.sliding_window_view(padded, win, axis=1)  # (C, n, win), a view
-        n_ch, n_t = x.shape[0], first.shape[0]
+        n_ch, n_t = x.shape[0], n_frames_for(x.shape[1], fs, p["frames_per_s"])
         out = np.empty((n_t, n_ch, self.n_features(p)), dtype=np.float32)
         # a few channels at a time: each step's arrays stay in the CPU cache (~25% faster than
         # whole-chunk arrays, which go through main memory at every step)
         group = max(1, LFCC_BLOCK_BYTES // max(1, 4 * n_t * win))
         for c0 in range(0, n_ch, group):
             c1 = min(n_ch, c0 + group)
-            out[:, c0:c1] = self._channels(windows[c0:c1, first], fs, p).transpose(1, 0, 2)
+            self._channels(_frames(x[c0:c1], fs, p["frames_per_s"], win), fs, p, out[:, c0:c1])
         return out
 
-    def _channels(self, frames: np.ndarray, fs: int, p: dict[str, Any]) -> np.ndarray:
-        """Features of a few channels' analysis windows (c, T, win): (c, T, n_features)."""
+    def _channels(self, frames: np.ndarray, fs: int, p: dict[str, Any], out: np.ndarray) -> None:
+        """Features of a few channels' analysis windows (c, T, win) into ``out`` (T, c, n_features).
+
+        The frame energy and the 9 base values go to time-padded buffers (edge frames
+        repeated, as ``mode="nearest"`` filters do) whose time shifts are slices: the
+        differential energy and the derivatives are a few whole-array operations (faster
+        than ``scipy.ndimage`` filters on strided columns).
+        """
         n_ch, n_t, win = frames.shape
         nc, b = p["n_cepstra"], p["n_cepstra"] + 2
-        v = np.empty((n_ch, n_t, 3 * b - 1), dtype=np.float32)
+        h = p["delta_frames"] // 2
+        base = np.empty((n_ch, n_t + 2 * h, b), dtype=np.float32)
+        mid = base[:, h:h + n_t]
         # cepstra: |Hamming-windowed DFT|^2 -> linear filter bank -> log -> DCT-II (c1..)
         n_fft = 1 << (win - 1).bit_length()
         dft, bank = _lfcc_matrices(win, n_fft, fs, p["n_filters"], p["fmin_hz"], p["fmax_hz"])
@@ -195,22 +201,59 @@ class Lfcc(Feature):
         log_fb = spectrum @ bank  # the bank is stacked twice: re^2 + im^2 summed by the product
         log_fb += POWER_FLOOR
         np.log(log_fb, out=log_fb)
-        np.matmul(log_fb, _dct_matrix(p["n_filters"], nc), out=v[..., :nc])
+        np.matmul(log_fb, _dct_matrix(p["n_filters"], nc), out=mid[..., :nc])
         # frame energy log(mean x^2) and differential energy (max - min over a span)
-        energy = np.einsum("ctw,ctw->ct", frames, frames)
+        he = p["diff_energy_frames"] // 2
+        padded_energy = np.empty((n_ch, n_t + 2 * he), dtype=np.float32)
+        energy = padded_energy[:, he:he + n_t]
+        np.einsum("ctw,ctw->ct", frames, frames, out=energy)
         energy *= 1.0 / win
         energy += POWER_FLOOR
         np.log(energy, out=energy)
-        v[..., nc] = energy
-        span = p["diff_energy_frames"]
-        ndimage.maximum_filter1d(energy, span, axis=1, mode="nearest", output=v[..., nc + 1])
-        v[..., nc + 1] -= ndimage.minimum_filter1d(energy, span, axis=1, mode="nearest")
+        mid[..., nc] = energy
+        _repeat_edges(padded_energy, he)
+        top, bottom = padded_energy[:, :n_t].copy(), padded_energy[:, :n_t].copy()
+        for i in range(1, 2 * he + 1):
+            np.maximum(top, padded_energy[:, i:i + n_t], out=top)
+            np.minimum(bottom, padded_energy[:, i:i + n_t], out=bottom)
+        np.subtract(top, bottom, out=mid[..., nc + 1])
+        _repeat_edges(base, h)
         # derivatives: all 9 base values, then all but the differential energy
-        ndimage.correlate1d(v[..., :b], _slope_kernel(p["delta_frames"]), axis=1, mode="nearest",
-                            output=v[..., b:2 * b])
-        ndimage.correlate1d(v[..., b:2 * b - 1], _slope_kernel(p["accel_frames"]), axis=1, mode="nearest",
-                            output=v[..., 2 * b:])
-        return v
+        ha = p["accel_frames"] // 2
+        delta = np.empty((n_ch, n_t + 2 * ha, b), dtype=np.float32)
+        _slopes(base, h, delta[:, ha:ha + n_t])
+        _repeat_edges(delta, ha)
+        accel = np.empty((n_ch, n_t, b - 1), dtype=np.float32)
+        _slopes(delta[..., :b - 1], ha, accel)
+        out[..., :b] = mid.transpose(1, 0, 2)
+        out[..., b:2 * b] = delta[:, ha:ha + n_t].transpose(1, 0, 2)
+        out[..., 2 * b:] = accel.transpose(1, 0, 2)
+
+
+def _repeat_edges(x: np.ndarray, h: int) -> None:
+    """Fill the first and last ``h`` frames of ``x`` (c, h + T + h, ...) with its edge frames."""
+    if h:
+        x[:, :h] = x[:, h:h + 1]
+        x[:, -h:] = x[:, -h - 1:-h]
+
+
+def _slopes(padded: np.ndarray, h: int, out: np.ndarray) -> None:
+    """Regression slopes over ``2h + 1`` frames along axis 1: ``out[:, t] = sum_n n (x[t + n] -
+    x[t - n]) / (2 sum n^2)`` with ``x[t] = padded[:, h + t]`` (``padded`` has ``h`` frames of
+    margin at both ends)."""
+    n_t = out.shape[1]
+    if h == 0:
+        out[...] = 0.0
+        return
+    scale = 1.0 / (2.0 * sum(n * n for n in range(1, h + 1)))
+    np.subtract(padded[:, h + 1:h + 1 + n_t], padded[:, h - 1:h - 1 + n_t], out=out)
+    if h > 1:
+        term = np.empty_like(out)
+        for n in range(2, h + 1):
+            np.subtract(padded[:, h + n:h + n + n_t], padded[:, h - n:h - n + n_t], out=term)
+            term *= n
+            out += term
+    out *= scale
 
 
 class Spectrogram(Feature):
@@ -299,22 +342,49 @@ def n_frames_for(n_samples: int, fs_hz: float, frames_per_s: int) -> int:
 # -- helpers ---------------------------------------------------------------------------
 
 def _frames(x: np.ndarray, fs: int, frames_per_s: int, win: int) -> np.ndarray:
-    """Analysis windows (C, T, win) centred on each frame interval, T = whole seconds x fps."""
-    padded, first = _padded(x, fs, frames_per_s, win)
-    return np.lib.stride_tricks.sliding_window_view(padded, win, axis=1)[:, first]
+    """Analysis windows (C, T, win), a copy, centred on each frame interval (T = whole seconds
+    x fps). Windows that reach past an end see the signal extended by reflection; only those
+    few are cut from short extended end pieces (extending the whole signal would copy it)."""
+    n = x.shape[1]
+    n_t = n_frames_for(n, fs, frames_per_s)
+    begin = (np.arange(n_t, dtype=np.int64) * fs) // frames_per_s - (win - fs // frames_per_s) // 2
+    out = np.empty((x.shape[0], n_t, win), dtype=x.dtype)
+    if n_t == 0:
+        return out
+    left, right = max(0, -int(begin[0])), max(0, int(begin[-1]) + win - n)
+    if n < 2 * win + left + right:  # short: extend it all
+        out[:] = sliding_window_view(_extend(x, left, right), win, axis=1)[:, begin + left]
+        return out
+    k0, k1 = int(np.count_nonzero(begin < 0)), int(np.count_nonzero(begin + win <= n))
+    if fs % frames_per_s == 0:  # frames [k0, k1) lie inside, evenly spaced: a strided view, copied once
+        step, col = x.strides
+        out[:, k0:k1] = as_strided(x[:, begin[k0]:], (x.shape[0], k1 - k0, win), (step, col * (fs // frames_per_s), col))
+    else:
+        out[:, k0:k1] = sliding_window_view(x, win, axis=1)[:, begin[k0:k1]]
+    if k0:
+        piece = _extend(x[:, :win + left], left, 0, n > left)
+        for k in range(k0):
+            out[:, k] = piece[:, begin[k] + left:begin[k] + left + win]
+    if k1 < n_t:
+        start = n - win - right
+        piece = _extend(x[:, start:], 0, right, n > right)
+        for k in range(k1, n_t):
+            out[:, k] = piece[:, begin[k] - start:begin[k] - start + win]
+    return out
 
 
-def _padded(x: np.ndarray, fs: int, frames_per_s: int, win: int) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` extended by reflection so that every analysis window fits, and the index in it where
-    each frame's window starts (T = whole seconds x fps frames)."""
-    n_t = n_frames_for(x.shape[1], fs, frames_per_s)
-    starts = (np.arange(n_t, dtype=np.int64) * fs) // frames_per_s  # frame k begins here
-    offset = (win - fs // frames_per_s) // 2  # centre the window on the frame interval
-    left = max(offset, 0)
-    right = max(0, int(starts[-1]) - offset + win - x.shape[1]) if n_t else 0
-    mode = "reflect" if x.shape[1] > max(left, right) else "edge"
-    padded = np.pad(x, ((0, 0), (left, right)), mode=mode) if (left or right) else x
-    return padded, starts - offset + left
+def _extend(x: np.ndarray, left: int, right: int, reflect: bool | None = None) -> np.ndarray:
+    """``x`` (C, n) with ``left``/``right`` samples added by reflection about its end samples
+    (``np.pad(mode="reflect")``), or by repeating them when ``x`` is too short to reflect
+    (``reflect`` overrides the choice: end pieces of a longer signal reflect as it would)."""
+    n = x.shape[1]
+    if reflect is None:
+        reflect = n > max(left, right)
+    if reflect:
+        parts = [x[:, left:0:-1], x, x[:, n - 2:n - 2 - right:-1]]
+    else:
+        parts = [np.repeat(x[:, :1], left, axis=1), x, np.repeat(x[:, -1:], right, axis=1)]
+    return np.concatenate(parts, axis=1)
 
 
 def _linear_filter_bank(n_filters: int, fmin: float, fmax: float, n_fft: int, fs: int) -> np.ndarray:
@@ -352,15 +422,6 @@ def _dct_matrix(n_in: int, n_cepstra: int) -> np.ndarray:
     j = np.arange(n_in)[:, None] + 0.5
     k = np.arange(1, n_cepstra + 1)[None, :]
     return _frozen((np.sqrt(2.0 / n_in) * np.cos(np.pi * k * j / n_in)).astype(np.float32))
-
-
-@functools.lru_cache(maxsize=8)
-def _slope_kernel(span: int) -> np.ndarray:
-    """Regression-slope weights over ``span`` (odd) frames: ``sum_n n (c[t+n] - c[t-n]) / (2 sum n^2)``."""
-    half = span // 2
-    n = np.arange(-half, half + 1, dtype=np.float64)
-    denom = float(np.sum(n * n)) or 1.0
-    return _frozen((n / denom).astype(np.float32))
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

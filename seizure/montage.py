@@ -179,13 +179,15 @@ class MontagePlan:
                 f"data must have shape (len(needed_indices)={len(self.needed_indices)}, n_samples), "
                 f"got {data.shape}"
             )
-        out = np.zeros((len(self.channels), data.shape[1]), dtype=np.float32)
+        out = np.empty((len(self.channels), data.shape[1]), dtype=np.float32)
         # row by row into the output: one pass over memory (fancy indexing would copy twice)
         for row, plus, minus, sign in zip(self._rows, self._plus, self._minus, self._sign):
             if minus >= 0:
                 np.subtract(data[plus], data[minus], out=out[row])
             else:
                 np.multiply(data[plus], sign, out=out[row])
+        if len(self._rows) < len(self.channels):  # pairs that cannot be formed are zero-filled
+            out[np.setdiff1d(np.arange(len(self.channels)), self._rows)] = 0.0
         return out
 
     def to_dict(self) -> dict[str, Any]:

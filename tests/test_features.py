@@ -138,3 +138,41 @@ def test_context_s_is_enough_for_exact_frames(name, params):
     if c:  # and it is not larger than needed by a whole second
         short = feature.compute(x[:, (a - c + 1) * FS:(b + c - 1) * FS], FS, params)
         assert not np.allclose(short[(c - 1) * fps:(c - 1 + b - a) * fps], full[a * fps:b * fps], atol=1e-5)
+
+
+@pytest.mark.parametrize("params", [{}, {"delta_frames": 1, "accel_frames": 1, "diff_energy_frames": 1},
+                                    {"delta_frames": 21, "accel_frames": 5, "diff_energy_frames": 3}])
+def test_lfcc_derivatives_and_differential_energy_equal_nearest_edge_filters(params):
+    """Slopes and the max - min span are computed with shifted slices of edge-padded buffers;
+    they must equal scipy.ndimage's filters with mode="nearest" everywhere, ends included."""
+    from scipy import ndimage
+
+    x = np.random.default_rng(4).standard_normal((3, 7 * FS)).astype(np.float32) * 20
+    x[1, 3 * FS:] *= 30  # a step: large derivatives mid-signal
+    p = F.get("lfcc").resolve(params)
+    out = F.get("lfcc").compute(x, FS, params).transpose(1, 0, 2).astype(np.float64)  # (c, T, 26)
+
+    def slope(v, span):
+        n = np.arange(-(span // 2), span // 2 + 1)
+        return ndimage.correlate1d(v, n / max(1, np.sum(n * n)), axis=1, mode="nearest")
+
+    energy, span = out[..., 7], p["diff_energy_frames"]
+    diff = (ndimage.maximum_filter1d(energy, span, axis=1, mode="nearest")
+            - ndimage.minimum_filter1d(energy, span, axis=1, mode="nearest"))
+    np.testing.assert_allclose(out[..., 8], diff, atol=1e-5)
+    np.testing.assert_allclose(out[..., 9:18], slope(out[..., :9], p["delta_frames"]), atol=2e-5)
+    np.testing.assert_allclose(out[..., 18:], slope(out[..., 9:17], p["accel_frames"]), atol=2e-5)
+
+
+@pytest.mark.parametrize("fs, fps, win", [(250, 10, 50), (256, 10, 51), (256, 10, 25), (250, 4, 125), (100, 10, 7)])
+@pytest.mark.parametrize("seconds", [1, 2.3, 40])
+def test_analysis_windows_equal_those_of_the_reflected_signal(fs, fps, win, seconds):
+    """Only the end windows are cut from extended pieces; all must equal windows of the whole
+    signal extended by reflection (np.pad), with even (250 Hz) and uneven (256 Hz) frame hops."""
+    x = np.random.default_rng(5).standard_normal((2, int(seconds * fs))).astype(np.float32)
+    n_t = F.n_frames_for(x.shape[1], fs, fps)
+    begin = (np.arange(n_t) * fs) // fps - (win - fs // fps) // 2
+    left, right = max(0, -int(begin[0])), max(0, int(begin[-1]) + win - x.shape[1])
+    padded = np.pad(x, ((0, 0), (left, right)), mode="reflect")
+    expected = np.stack([padded[:, b + left:b + left + win] for b in begin], axis=1)
+    np.testing.assert_array_equal(F._frames(x, fs, fps, win), expected)

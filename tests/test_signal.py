@@ -1,4 +1,6 @@
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -121,12 +123,55 @@ def test_unknown_step_and_bad_rates_are_clear_errors():
         sig.bandpass(np.zeros((2, 0)), 256, 0.5, 70)
 
 
-def test_fractional_rate_granule_and_designs_are_cached():
+def test_fractional_rate_granule_and_gains_are_cached():
     plan = sig.plan_steps([{"step": "resample", "fs_hz": 250.0}], 249.75)
     assert plan.granule_s == 4 and (plan.up, plan.down) == (1000, 999)
-    sig._design.cache_clear()
+    sig._gain.cache_clear()
     x = np.random.default_rng(3).standard_normal((2, 256 * 20)).astype(np.float32)
     sig.bandpass(x, 256, 0.5, 70)
-    misses = sig._design.cache_info().misses
+    misses = sig._gain.cache_info().misses
     sig.bandpass(x, 256, 0.5, 70)
-    assert sig._design.cache_info().misses == misses
+    assert sig._gain.cache_info().misses == misses
+
+
+def scipy_design(spec):
+    if spec.kind == "notch":
+        return sps.tf2sos(*sps.iirnotch(*spec.params, fs=spec.fs_hz))
+    low, high = spec.params
+    if low is not None and high is not None:
+        return sps.butter(sig.BANDPASS_ORDER, [low, high], btype="bandpass", fs=spec.fs_hz, output="sos")
+    btype, edge = ("highpass", low) if low is not None else ("lowpass", high)
+    return sps.butter(sig.BANDPASS_ORDER, edge, btype=btype, fs=spec.fs_hz, output="sos")
+
+
+@pytest.mark.parametrize("spec", [
+    sig.FilterSpec("bandpass", (0.5, 70.0), 256.0), sig.FilterSpec("bandpass", (0.5, None), 100.0),
+    sig.FilterSpec("bandpass", (None, 70.0), 250.0), sig.FilterSpec("bandpass", (1.0, 30.0), 1000.0),
+    sig.FilterSpec("bandpass", (0.1, 127.0), 256.0), sig.FilterSpec("bandpass", (0.5, 70.0), 249.75),
+    sig.FilterSpec("notch", (60.0, 30.0), 256.0), sig.FilterSpec("notch", (50.0, 30.0), 400.0),
+    sig.FilterSpec("notch", (60.0, 5.0), 512.0), sig.FilterSpec("notch", (120.0, 30.0), 256.0),
+])
+def test_closed_form_gain_equals_the_scipy_design_response(spec):
+    freqs = np.linspace(0, spec.fs_hz, 4001)  # both halves: the response is symmetric about Nyquist
+    _, h = sps.freqz_sos(scipy_design(spec), worN=freqs, fs=spec.fs_hz)
+    ours = sig.zero_phase_gain(spec, freqs)
+    assert np.isfinite(ours).all() and ours.min() >= 0
+    np.testing.assert_allclose(ours, np.abs(h) ** 2, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("step, message", [
+    ({"step": "bandpass", "low_hz": -1.0, "high_hz": 70.0}, "band edges must lie strictly between 0 and"),
+    ({"step": "bandpass", "low_hz": 30.0, "high_hz": 10.0}, "the low edge must be below the high edge"),
+    ({"step": "notch", "freq_hz": 0.0}, "the notch frequency must lie strictly between 0 and"),
+    ({"step": "notch", "freq_hz": 60.0, "quality": 0.0}, "the quality factor must be positive"),
+])
+def test_impossible_filters_are_refused_by_name(step, message):
+    with pytest.raises(SignalQualityError, match=r"cannot design the (bandpass|notch) filter .* at 256 Hz: " + message):
+        sig.plan_steps([step], 256.0)
+
+
+def test_the_pipeline_does_not_import_scipy_signal():
+    """scipy.signal takes ~0.45 s to import: every preprocessing worker would pay it."""
+    code = "import sys, seizure.corpus, seizure.pipeline; print('scipy.signal' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
