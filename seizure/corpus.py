@@ -351,15 +351,19 @@ def _stream_features(pipe: EdfPipeline, tmp: Path) -> None:
     """
     shape = (pipe.n_frames, len(pipe.channels), pipe.n_features)
     written = 0
+    advise = getattr(os, "posix_fadvise", None)
     with open(tmp, "wb") as fh:
         np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": shape})
         for chunk in pipe.feature_chunks():
+            start = fh.tell()
             fh.write(np.ascontiguousarray(chunk.features, dtype="<f4").data)
             written += chunk.features.shape[0]
             fh.flush()
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            if advise:  # the chunk just written: start its write-back
+                advise(fh.fileno(), start, fh.tell() - start, os.POSIX_FADV_DONTNEED)
         os.fsync(fh.fileno())
+        if advise:  # all of it is on disk now: drop what is still cached
+            advise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     if written != shape[0]:
         raise RuntimeError(f"wrote {written} frames, expected {shape[0]}")
 
