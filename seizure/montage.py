@@ -171,15 +171,21 @@ class MontagePlan:
     def n_formed(self) -> int:
         return int(self.mask.sum())
 
-    def apply(self, data: np.ndarray) -> np.ndarray:
-        """Bipolar channels, float32 ``(n_pairs, n_samples)``, from rows ``needed_indices``."""
+    def apply(self, data: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Bipolar channels ``(n_pairs, n)`` from rows ``needed_indices``: float32, or complex64
+        for complex ``data`` (the montage is linear, so it may be formed on spectra); written
+        into ``out`` when given."""
         data = np.asarray(data)
         if data.ndim != 2 or data.shape[0] != len(self.needed_indices):
             raise ValueError(
                 f"data must have shape (len(needed_indices)={len(self.needed_indices)}, n_samples), "
                 f"got {data.shape}"
             )
-        out = np.empty((len(self.channels), data.shape[1]), dtype=np.float32)
+        shape = (len(self.channels), data.shape[1])
+        if out is None:
+            out = np.empty(shape, dtype=np.complex64 if np.iscomplexobj(data) else np.float32)
+        elif out.shape != shape:
+            raise ValueError(f"out must have shape {shape}, got {out.shape}")
         # row by row into the output: one pass over memory (fancy indexing would copy twice)
         for row, plus, minus, sign in zip(self._rows, self._plus, self._minus, self._sign):
             if minus >= 0:

@@ -3,7 +3,8 @@
 A recording is processed in chunks of ``chunk_s`` seconds (whole seconds, so frames line
 up). Each chunk is read with ``pad_s`` seconds of real neighbouring samples on both
 sides (only the signals the montage needs), montaged, filtered and resampled in one
-frequency-domain pass (:mod:`seizure.signal`), turned into features, and trimmed back to
+frequency-domain pass (:mod:`seizure.signal`; the montage is formed on the spectra when
+there are fewer electrodes than channels, as for TCP's 19 -> 22), turned into features, and trimmed back to
 its own seconds (features are computed on the chunk plus the few seconds of context
 their frames depend on). At the file's two ends the missing neighbours are an extension
 of the signal (:func:`seizure.signal.extend`), exactly as when the whole file is processed
@@ -166,6 +167,8 @@ class EdfPipeline:
             a, b = s.physical_min * s.uv_factor, s.physical_max * s.uv_factor
             limits.append((min(a, b), max(a, b)))
         uses = self.plan.apply(np.eye(len(self._signals), dtype=np.float32)) != 0
+        # the montage and the filters are linear: form it on whichever side has fewer rows to transform
+        self._montage_on_spectra = len(self._signals) < len(self.channels)
         self._monitor = QualityMonitor(electrodes, self.channels, uses, limits, self.path)
         self._started = self._done = False
 
@@ -205,12 +208,13 @@ class EdfPipeline:
             raw = self._reader.read_samples(lo, hi, self._signals)
             with np.errstate(over="ignore", invalid="ignore"):  # huge values: NaN/Inf are checked below
                 self._monitor.add_raw(raw[:, _at(t0, fs_in) - lo:_at(t1, fs_in) - lo])
-                x = self.plan.apply(raw)
-                del raw
                 if lo > a or hi < b:  # a file edge: extend the signal as a whole-file run would
-                    x = extend(x, lo - a, b - hi, int(round(fs_in)))
-                y = self.signal_plan.apply(x)
-                del x
+                    raw = extend(raw, lo - a, b - hi, int(round(fs_in)))
+                if self._montage_on_spectra:
+                    y = self.signal_plan.apply(raw, mix=self.plan)
+                else:
+                    y = self.signal_plan.apply(self.plan.apply(raw))
+                del raw
                 self._monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
             yield t0, t1, y, pad
         self._done = True

@@ -56,6 +56,20 @@ def test_parameter_validation():
     p = plan(ELECTRODES_21)
     with pytest.raises(ValueError, match="data must have shape"):
         p.apply(np.zeros((3, 10)))
+    with pytest.raises(ValueError, match=r"out must have shape \(22, 10\)"):
+        p.apply(np.zeros((len(p.needed_indices), 10)), out=np.zeros((21, 10), np.float32))
+
+
+def test_montage_of_spectra_is_the_spectrum_of_the_montage():
+    """The montage is linear: formed on complex spectra (into a given array) it equals the
+    transform of the bipolar signals, zero-filled missing pairs included."""
+    electrodes = [e for e in ELECTRODES_21 if e not in ("A1", "A2")]
+    p = plan(electrodes, "tcp")
+    x = np.random.default_rng(1).standard_normal((len(p.needed_indices), 256)).astype(np.float32)
+    out = np.full((22, 129), np.nan, dtype=np.complex64)
+    assert p.apply(np.fft.rfft(x).astype(np.complex64), out=out) is out
+    np.testing.assert_allclose(out, np.fft.rfft(p.apply(x)), atol=1e-4)
+    assert not out[~p.mask].any()
 
 
 def _referential(labels, n=500, seed=0):

@@ -57,15 +57,20 @@ def test_chunked_equals_whole_file_at_other_rates(tmp_path, fs_in, record_s):
     assert np.abs(chunked - whole).max() < 2e-5 * np.abs(whole).max()
 
 
-def test_montaged_chunks_equal_the_whole_recording_filtered_at_once(tmp_path):
+@pytest.mark.parametrize("name, n_channels, spectra", [("tcp", 22, True), ("double_banana", 18, False)])
+def test_montaged_chunks_equal_the_whole_recording_filtered_at_once(tmp_path, name, n_channels, spectra):
+    """TCP forms its 22 channels from 19 electrodes on the spectra (fewer transforms), the
+    double banana its 18 from 19 before them: both equal montage-then-filter of the whole file."""
     path = write_rec(tmp_path / "r.edf", seconds=80)
-    recipe = Recipe()
+    recipe = Recipe(montage=name)
+    with EdfPipeline(path, recipe) as pipe:
+        assert pipe._montage_on_spectra is spectra
     chunks = list(iter_montaged_chunks(path, recipe, chunk_s=25))
     assert [c.start_s for c in chunks] == [0, 25, 50, 75] and chunks[0].fs_hz == 250.0
     joined = np.concatenate([c.data for c in chunks], axis=1)
-    bipolar = montage.apply(read_edf(path), "tcp")
+    bipolar = montage.apply(read_edf(path), name)
     ref, fs_out = apply_steps(bipolar.data, 256, recipe)
-    assert fs_out == 250.0 and joined.shape == ref.shape == (22, 80 * 250)
+    assert fs_out == 250.0 and joined.shape == ref.shape == (n_channels, 80 * 250)
     assert np.abs(joined - ref).max() < 1e-4 * np.abs(ref).max()
 
 
