@@ -357,8 +357,9 @@ def _frames(x: np.ndarray, fs: int, frames_per_s: int, win: int) -> np.ndarray:
         return out
     k0, k1 = int(np.count_nonzero(begin < 0)), int(np.count_nonzero(begin + win <= n))
     if fs % frames_per_s == 0:  # frames [k0, k1) lie inside, evenly spaced: a strided view, copied once
-        step, col = x.strides
-        out[:, k0:k1] = as_strided(x[:, begin[k0]:], (x.shape[0], k1 - k0, win), (step, col * (fs // frames_per_s), col))
+        row, col = x.strides
+        hop = fs // frames_per_s
+        out[:, k0:k1] = as_strided(x[:, begin[k0]:], (x.shape[0], k1 - k0, win), (row, col * hop, col))
     else:
         out[:, k0:k1] = sliding_window_view(x, win, axis=1)[:, begin[k0:k1]]
     if k0:

@@ -4,9 +4,9 @@ A recording is processed in chunks of ``chunk_s`` seconds (whole seconds, so fra
 up). Each chunk is read with ``pad_s`` seconds of real neighbouring samples on both
 sides (only the signals the montage needs), montaged, filtered and resampled in one
 frequency-domain pass (:mod:`seizure.signal`; the montage is formed on the spectra when
-there are fewer electrodes than channels, as for TCP's 19 -> 22), turned into features, and trimmed back to
-its own seconds (features are computed on the chunk plus the few seconds of context
-their frames depend on). At the file's two ends the missing neighbours are an extension
+there are fewer electrodes than channels, as for TCP's 19 -> 22), turned into features,
+and trimmed back to its own seconds (features are computed on the chunk plus the few
+seconds of context their frames depend on). At the file's two ends the missing neighbours are an extension
 of the signal (:func:`seizure.signal.extend`), exactly as when the whole file is processed
 at once, so chunked and whole-file results agree everywhere to float32 rounding
 (``tests/test_pipeline.py``). Memory is O(chunk), whatever the recording's length.

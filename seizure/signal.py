@@ -105,15 +105,13 @@ class SignalPlan:
         if mix is not None:
             out = np.empty((len(mix.channels), n_bins), dtype=spec.dtype)
             mix.apply(spec[..., :keep], out=out[..., :keep])
-            out[..., :keep] *= gain
-            out[..., keep:] = 0
         elif n_bins <= spec.shape[-1]:  # same rate or fewer samples: work in place
             out = spec[..., :n_bins]
-            out[..., :keep] *= gain
-            out[..., keep:] = 0
         else:
-            out = np.zeros(spec.shape[:-1] + (n_bins,), dtype=spec.dtype)
-            np.multiply(spec[..., :keep], gain, out=out[..., :keep])
+            out = np.empty(spec.shape[:-1] + (n_bins,), dtype=spec.dtype)
+            out[..., :keep] = spec[..., :keep]
+        out[..., :keep] *= gain
+        out[..., keep:] = 0
         return scipy.fft.irfft(out, n=n_out, axis=-1).astype(np.float32, copy=False)
 
 
