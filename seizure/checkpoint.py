@@ -30,7 +30,7 @@ from seizure import __version__
 from seizure.errors import CheckpointError, ConfigError, SeizureError
 from seizure.fsutil import atomic_path
 from seizure.postprocess import OperatingPoint
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 FORMAT = "seizure-checkpoint"
 VERSION = 1

@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import features as feats
+from seizure.preprocess import features as feats
 from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import safe_name
 from seizure.io.annotations import find_sidecar
-from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
-from seizure.recipe import Recipe
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
+from seizure.preprocess.recipe import Recipe
 from seizure.store import RecordMeta, StoreWriter
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ checkpoint), so an interrupted demo resumes where it stopped.
 
 Evaluation on the eval split: the model at the operating point chosen on dev during
 training, and the line-length baseline (:func:`seizure.scoring.baseline.line_length_probs`
-over the montaged signal of :func:`seizure.pipeline.iter_montaged_chunks`, whole-recording
+over the montaged signal of :func:`seizure.preprocess.pipeline.iter_montaged_chunks`, whole-recording
 background) with its threshold chosen on dev in exactly the same way (the config's
 post-processing grid and false-alarm target). Both are scored with NEDC OVLP/TAES/epoch and
 SzCORE; the DET sweep compares them at equal false-alarm rates (1, 2, 6, 10 FA/24h); the
@@ -88,7 +88,7 @@ def demo_config_path() -> Path:
 
 def baseline_probs(edf_path: str | Path, recipe, mask: np.ndarray | None, n_seconds: int) -> np.ndarray:
     """Line-length baseline probabilities of one recording (montaged as the recipe says)."""
-    from seizure.pipeline import iter_montaged_chunks
+    from seizure.preprocess.pipeline import iter_montaged_chunks
     from seizure.scoring.baseline import line_length_probs
 
     chunks = list(iter_montaged_chunks(edf_path, recipe))
@@ -103,9 +103,9 @@ def _mask_of(record, n_channels: int) -> np.ndarray:
 
 def model_probs(ckpt, store, records: Sequence) -> list[np.ndarray]:
     """Per-second probabilities of stored recordings, with the checkpoint's inference windows
-    and a batch size that bounds memory (:func:`seizure.score.inference_batch_size`)."""
+    and a batch size that bounds memory (:func:`seizure.detect.inference_batch_size`)."""
     from seizure.models.inference import predict_array
-    from seizure.score import inference_batch_size
+    from seizure.detect import inference_batch_size
 
     tc, batch_size = ckpt.config.train, inference_batch_size(ckpt)
     return [predict_array(ckpt.model, store.features(r.rec_id), store.frames_per_s, _mask_of(r, len(store.channels)),
@@ -121,7 +121,7 @@ def channel_robustness(ckpt, store, records: Sequence, removals: dict[str, tuple
     recomputing them."""
     from seizure.models.inference import predict_array
     from seizure.postprocess import probs_to_events
-    from seizure.score import inference_batch_size
+    from seizure.detect import inference_batch_size
     from seizure.scoring import ovlp
     from seizure.scoring.counts import pool
 
@@ -176,7 +176,7 @@ def evaluate_split(ckpt, store, out_dir: str | Path, *, progress: bool = False) 
     ``det.png`` and ``det_szcore.png`` into ``out_dir`` and returns the JSON content."""
     from seizure.scoring import det
     from seizure.scoring.report import evaluate_pairs
-    from seizure.training.evaluate import choose_operating_point
+    from seizure.evaluation import choose_operating_point
 
     out = Path(out_dir)
     eval_recs, dev_recs = store.records("eval"), store.records("dev")
@@ -353,10 +353,11 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
     """Run (or resume) the whole demo under ``out_dir``; ``status`` receives one line per stage."""
     from seizure import checkpoint
     from seizure.corpus import preprocess
-    from seizure.score import score_recording
+    from seizure.detect import score_recording
     from seizure.store import FeatureStore
     from seizure.synth import synthesize
-    from seizure.train import load_config, to_toml, train
+    from seizure.training.config import load_config, to_toml
+    from seizure.training.loop import train
     from seizure.training.loop import pick_device
 
     t_start = time.perf_counter()

@@ -28,7 +28,7 @@ import numpy as np
 from seizure.errors import RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_path, atomic_write, safe_name
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 log = logging.getLogger(__name__)
 

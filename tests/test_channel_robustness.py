@@ -16,10 +16,11 @@ from seizure import checkpoint
 from seizure.corpus import preprocess
 from seizure.demo import REMOVALS, channel_robustness
 from seizure.errors import ConfigError
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
 from seizure.synth import SynthParams, synthesize
-from seizure.train import load_config, train
+from seizure.training.config import load_config
+from seizure.training.loop import train
 
 TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
        "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()

@@ -12,9 +12,9 @@ from seizure import __version__, checkpoint
 from seizure.errors import CheckpointError, RecipeMismatchError
 from seizure.models import build_model
 from seizure.postprocess import OperatingPoint
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, StoreWriter
-from seizure.train import load_config
+from seizure.training.config import load_config
 
 CFG = load_config(None, ["model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
                          "model.cell=minimalrnn", "model.regularizers=['sparse_vd']"])

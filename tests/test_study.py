@@ -13,7 +13,7 @@ import pytest
 from seizure import checkpoint, cli
 from seizure.errors import ConfigError, RecipeMismatchError
 from seizure.postprocess import OperatingPoint, probs_to_events
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.scoring.inputs import RecordingPair
 from seizure.scoring.report import evaluate_pairs
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
@@ -276,9 +276,9 @@ model.init = {{ conv = "rai", conv_params = {{ sigma = -1.0 }} }}
 
 
 def test_an_interrupted_study_writes_its_tables_and_resumes(store, tiny_base, tmp_path, monkeypatch):
-    import seizure.train
+    import seizure.training.loop
     from seizure.study import StudyInterrupted
-    from seizure.train import TrainingInterrupted
+    from seizure.training.loop import TrainingInterrupted
 
     study = write_study(tmp_path, f'[study]\naxis = "cell"\nbase = "{tiny_base}"\nseeds = 1\n'
                                   '[variants.gru]\nmodel = { cell = "gru" }\n')
@@ -287,7 +287,7 @@ def test_an_interrupted_study_writes_its_tables_and_resumes(store, tiny_base, tm
     def stopped(store_path, run_dir, cfg, progress=False):  # what Ctrl-C during training raises
         raise TrainingInterrupted("training stopped at epoch 1 step 2", run_dir)
 
-    monkeypatch.setattr(seizure.train, "train", stopped)
+    monkeypatch.setattr(seizure.training.loop, "train", stopped)
     with pytest.raises(StudyInterrupted, match="run the same command again to resume"):
         run_study(study, store.root, out)
     assert "| gru | 0/1 |" in (out / "results.md").read_text()

@@ -11,12 +11,13 @@ import torch
 
 from seizure import checkpoint
 from seizure.errors import CheckpointError, RecipeMismatchError, SeizureError
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
-from seizure.train import TrainingInterrupted, load_config, train
+from seizure.training.config import load_config
+from seizure.training.loop import TrainingInterrupted, train
 from seizure.training import loop
 from seizure.training.config import TrainConfig
-from seizure.training.evaluate import DevResult
+from seizure.evaluation import DevResult
 from seizure.training.sampler import TCP_CHAINS, CropSampler, feature_statistics
 
 TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
@@ -256,7 +257,7 @@ def test_operating_point_tolerance_keeps_thresholds_off_the_floor():
     event is allowed; without tolerance it is."""
     from seizure.postprocess import OperatingPoint
     from seizure.training.config import PostprocessConfig
-    from seizure.training.evaluate import choose_operating_point, det_area
+    from seizure.evaluation import choose_operating_point, det_area
 
     records, probs = [], []
     for i in range(6):

@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seizure.score import InputError, score_files
+    from seizure.detect import InputError, score_files
 
     try:
         summary = score_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,

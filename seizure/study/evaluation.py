@@ -47,7 +47,7 @@ def evaluate_run(best_path: str | Path, store_path: str | Path, split: str, out_
     from seizure import checkpoint
     from seizure.models.inference import predict_array
     from seizure.postprocess import probs_to_events
-    from seizure.score import inference_batch_size
+    from seizure.detect import inference_batch_size
     from seizure.scoring import det
     from seizure.scoring.inputs import RecordingPair
     from seizure.scoring.report import evaluate_pairs

@@ -148,7 +148,7 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from seizure.study.evaluation import evaluate_run
-    from seizure.train import TrainingInterrupted, train
+    from seizure.training.loop import TrainingInterrupted, train
     from seizure.training.config import from_dict
 
     run_dir = Path(job["run_dir"])

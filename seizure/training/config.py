@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from seizure import config
 from seizure.models.config import ModelConfig, validate
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.training.evaluate import evaluate_dev
+from seizure.evaluation import evaluate_dev
 from seizure.training.sampler import CropSampler, feature_statistics
 
 log = logging.getLogger(__name__)

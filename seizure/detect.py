@@ -1,7 +1,7 @@
 """Score new EDF recordings with a trained model: EDF -> seizure events (and files).
 
 :func:`score_recording` is the pure per-recording step: it applies the checkpoint's own
-preprocessing recipe through the chunked pipeline (:class:`seizure.pipeline.EdfPipeline`),
+preprocessing recipe through the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`),
 feeds the feature chunks to the model as they come (:func:`seizure.models.inference.predict_probs`),
 keeps only one probability per second, turns them into events at the checkpoint's operating
 point, and writes, inside ``out_dir``:
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seizure import montage
+from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_write, inside, safe_name
@@ -62,9 +62,9 @@ from seizure.io.annotations import (
     write_csv_bi,
     write_szcore_tsv,
 )
-from seizure.pipeline import CHUNK_S, EdfPipeline
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline
 from seizure.postprocess import probs_to_events
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 if TYPE_CHECKING:
     from seizure.checkpoint import Checkpoint

@@ -2,8 +2,8 @@
 
 A recipe is data. Its :meth:`Recipe.hash` is stable across runs and machines, so a
 feature store, a checkpoint and a scoring run can check they agree before mixing.
-The signal steps it names are applied in order by :mod:`seizure.signal`; the feature by
-:mod:`seizure.features`.
+The signal steps it names are applied in order by :mod:`seizure.preprocess.signal`; the feature by
+:mod:`seizure.preprocess.features`.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from seizure.io.annotations import read_annotations, write_csv_bi
 from seizure.io.edf import write_edf
 from seizure.models import build_model
 from seizure.models.inference import predict_array
-from seizure.pipeline import feature_info, process_edf
+from seizure.preprocess.pipeline import feature_info, process_edf
 from seizure.plots import Envelope
 from seizure.postprocess import OperatingPoint, probs_to_events
-from seizure.score import InputError, collect_inputs, output_names, recipe_for, score_files, score_recording
-from seizure.train import load_config
+from seizure.detect import InputError, collect_inputs, output_names, recipe_for, score_files, score_recording
+from seizure.training.config import load_config
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
@@ -128,7 +128,7 @@ def test_streaming_equals_the_whole_file_baseline(data, tmp_path):
 
 def test_missing_channels_are_masked_with_a_warning(data, tmp_path, caplog):
     _, paths, model_path = data
-    with caplog.at_level(logging.WARNING, logger="seizure.score"):
+    with caplog.at_level(logging.WARNING, logger="seizure.detect"):
         res = score_recording(checkpoint.load(model_path), paths["no_ears"], tmp_path)
     assert res.channels_used == 20 and res.missing_channels == ["A1-T3", "T4-A2"]
     assert "2 of 22 channels missing, zero-filled and masked: A1-T3, T4-A2 (missing electrodes: A1, A2)" in caplog.text
@@ -278,7 +278,7 @@ def test_plot_draws_the_sidecar_or_says_why_not(data, real_headers, tmp_path, ca
     res = score_recording(ckpt, paths["full"], tmp_path, plot=True)
     assert res.outputs["png"].stat().st_size > 20_000
     # a SeizeIT sidecar describes the original hour-long recording, not this 2 s stub
-    with caplog.at_level(logging.WARNING, logger="seizure.score"):
+    with caplog.at_level(logging.WARNING, logger="seizure.detect"):
         res = score_recording(ckpt, real_headers / "seizeit/P_ID64/P_ID64_r1.edf", tmp_path, plot=True)
     assert res.outputs["png"].is_file()
     assert "reference events not drawn" in caplog.text and "P_ID64_r1_a1.tsv" in caplog.text
@@ -294,7 +294,7 @@ def test_flat_channels_found_by_the_quality_checks_are_masked_for_scoring(data, 
     data_ = rec.data.copy()
     data_[rec.channels.index("O2")] = 0.0  # a disconnected electrode
     write_edf(path, data_, rec.labels, rec.fs_hz, start_time=START)
-    with caplog.at_level(logging.INFO, logger="seizure.score"):
+    with caplog.at_level(logging.INFO, logger="seizure.detect"):
         res = score_recording(ckpt, path, tmp_path / "out")
     assert res.channels_used == 20 and "scoring again with the flat channel(s) masked" in caplog.text
     assert any("flat channel(s) masked: T6-O2, P4-O2" in w for w in res.warnings)
@@ -337,7 +337,7 @@ def test_bfloat16_scoring_is_close_and_validated(data, tmp_path, run_cli):
 
 
 def test_inference_batches_fit_the_memory_budget(data):
-    from seizure.score import inference_batch_size
+    from seizure.detect import inference_batch_size
 
     ckpt = checkpoint.load(data[2])
     assert inference_batch_size(ckpt, budget_mb=1e9) == ckpt.config.train.eval_batch_size
