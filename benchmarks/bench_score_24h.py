@@ -62,15 +62,14 @@ def worker(method: str, edf: str, model: str, out: str) -> dict:
         res = score_recording(ckpt, edf, out)
         probs, n_events, duration_s = res.probs, len(res.events), res.duration_s
     else:
-        from seizure.models.inference import predict_array
-        from seizure.preprocess.pipeline import process_edf
+        from seizure.evaluation import probabilities
+        from seizure.models.inference import array_chunks
         from seizure.postprocess import probs_to_events
-        from seizure.detect import inference_batch_size
+        from seizure.preprocess.pipeline import process_edf
 
         whole = process_edf(edf, ckpt.recipe)
-        tc = ckpt.config.train
-        probs = predict_array(ckpt.model, whole.features, whole.frames_per_s, whole.mask, window_s=tc.eval_window_s,
-                              context_s=tc.eval_context_s, batch_size=inference_batch_size(ckpt))
+        probs = probabilities(ckpt.model, array_chunks(whole.features, whole.frames_per_s), whole.frames_per_s,
+                              whole.mask, ckpt.config.train)
         n_events, duration_s = len(probs_to_events(probs, ckpt.operating_point)), whole.duration_s
     elapsed = time.perf_counter() - t0
     probs_path = Path(out) / f"{method}_probs.npy"

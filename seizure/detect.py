@@ -2,7 +2,7 @@
 
 :func:`score_recording` is the pure per-recording step: it applies the checkpoint's own
 preprocessing recipe through the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`),
-feeds the feature chunks to the model as they come (:func:`seizure.models.inference.predict_probs`),
+feeds the feature chunks to the model as they come (:func:`seizure.evaluation.probabilities`),
 keeps only one probability per second, turns them into events at the checkpoint's operating
 point, and writes, inside ``out_dir``:
 
@@ -17,7 +17,7 @@ point, and writes, inside ``out_dir``:
   compressed EEG view is gathered during the same chunked pass.
 
 Memory is bounded by the chunk and the inference windows, not the recording's length: as
-many windows run at once as fit a memory budget (:func:`inference_batch_size`).
+many windows run at once as fit a memory budget (:func:`seizure.evaluation.window_batch_size`).
 ``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.37 GB peak with the demo
 model, against 1.3 GB for whole-file processing).
 Channels the recording lacks are zero-filled and masked as the recipe says (a warning lists
@@ -158,26 +158,12 @@ def output_paths(out_dir: str | Path, name: str, plot: bool = False, probabiliti
     return {k: inside(out_dir, base + OUTPUT_SUFFIXES[k]) for k in kinds}
 
 
-def inference_batch_size(ckpt: Checkpoint, budget_mb: float | None = None) -> int:
-    """Inference windows run at once for this checkpoint's model and evaluation settings, within
-    ``budget_mb`` (default :data:`seizure.models.inference.INFERENCE_BUDGET_MB`; see
-    :func:`seizure.models.inference.inference_batch_size`), at most ``eval_batch_size``."""
-    from seizure.models import inference
-
-    tc = ckpt.config.train
-    return inference.inference_batch_size(
-        ckpt.model, ckpt.frames_per_s, window_s=tc.eval_window_s, context_s=tc.eval_context_s,
-        max_batch=tc.eval_batch_size, budget_mb=inference.INFERENCE_BUDGET_MB if budget_mb is None else budget_mb)
-
-
 def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None,
            envelope: bool = False, precision: str = "float32") -> tuple[np.ndarray, Any, EdfPipeline, Any]:
     """One chunked pass: per-second probabilities, the quality report, the (closed) pipeline and,
     with ``envelope``, the plot's compressed view of the montaged signal from the same pass."""
-    from seizure.models.inference import predict_probs
+    from seizure.evaluation import probabilities
 
-    tc = ckpt.config.train
-    batch_size = inference_batch_size(ckpt)
     with EdfPipeline(path, recipe, chunk_s) as pipe:
         if ckpt.channels and list(ckpt.channels) != list(pipe.channels):
             raise RecipeMismatchError(f"the model expects channels {', '.join(ckpt.channels)} but the recipe "
@@ -189,8 +175,7 @@ def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: n
             env = Envelope(pipe.channels, pipe.n_seconds, pipe.fs_hz, mask=pipe.plan.mask)
         chunks = pipe.feature_chunks(None if env is None else lambda c: env.add(c.start_s, c.data))
         use = pipe.plan.mask if mask is None else mask
-        probs = predict_probs(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use,
-                              window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size,
+        probs = probabilities(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use, ckpt.config.train,
                               precision=precision)
         report = pipe.report()
     return probs, report, pipe, env

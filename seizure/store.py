@@ -71,6 +71,11 @@ class RecordMeta:
     def seizure_s(self) -> float:
         return float(sum(b - a for a, b in self.seizures))
 
+    def mask(self, n_channels: int) -> np.ndarray:
+        """Usable channels (bool, ``(n_channels,)``): the stored mask, or all when none was stored.
+        The one place that fallback is written."""
+        return np.asarray(self.channel_mask, dtype=bool) if self.channel_mask else np.ones(n_channels, bool)
+
     @property
     def events(self) -> list[Event]:
         """Reference seizure events (binary, whole-head)."""

@@ -337,9 +337,13 @@ def test_bfloat16_scoring_is_close_and_validated(data, tmp_path, run_cli):
 
 
 def test_inference_batches_fit_the_memory_budget(data):
-    from seizure.detect import inference_batch_size
+    from seizure.evaluation import window_batch_size
 
     ckpt = checkpoint.load(data[2])
+
+    def inference_batch_size(ckpt, budget_mb):
+        return window_batch_size(ckpt.model, ckpt.frames_per_s, ckpt.config.train, budget_mb)
+
     assert inference_batch_size(ckpt, budget_mb=1e9) == ckpt.config.train.eval_batch_size
     assert inference_batch_size(ckpt, budget_mb=1e-3) == 1  # never below one window
     # 4 copies of the encoded rows (one frame per second, projected by the temporal convolution's 3 taps to

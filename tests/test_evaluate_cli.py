@@ -11,7 +11,7 @@ import pytest
 from seizure import cli
 from seizure.events import Event
 from seizure.io.annotations import write_csv, write_csv_bi, write_szcore_tsv, write_tse_bi
-from seizure.scoring.report import evaluate_paths
+from seizure.scoring.report import report_paths
 
 MEASURE_KEYS = {"sensitivity", "precision", "f1", "fa_per_24h", "hits", "misses", "false_alarms"}
 
@@ -126,16 +126,16 @@ def test_duration_from_the_edf_beside_v1_files(tmp_path):
     (ref / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
     write_edf(ref / "rec_1.edf", np.zeros((1, 64 * 30), dtype=np.float32), ["EEG FP1-REF"], 64.0)
     write_tse_bi(hyp / "rec_1.tse_bi", [Event(12, 14)], 30.0)
-    report = evaluate_paths(ref, hyp)
+    report = report_paths(ref, hyp)
     assert report.duration_s == 30.0 and report.methods["ovlp"].hits == 1
     (ref / "rec_1.edf").unlink()
     (hyp / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
     with pytest.raises(Exception, match="no recording duration"):
-        evaluate_paths(ref, hyp)
+        report_paths(ref, hyp)
 
 
 def test_real_tusz_annotations_against_themselves(real_headers, tmp_path):
-    report = evaluate_paths(real_headers / "tuh", real_headers / "tuh")
+    report = report_paths(real_headers / "tuh", real_headers / "tuh")
     d = report.to_dict()
     assert d["n_recordings"] == len(list((real_headers / "tuh").rglob("*.csv_bi")))
     assert d["n_ref_events"] > 20

@@ -15,9 +15,10 @@ from seizure.errors import ConfigError, RecipeMismatchError
 from seizure.postprocess import OperatingPoint, probs_to_events
 from seizure.preprocess.recipe import Recipe
 from seizure.scoring.inputs import RecordingPair
-from seizure.scoring.report import evaluate_pairs
+from seizure.scoring.report import report_pairs
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
-from seizure.study import AXES, load_study, run_study, specificity
+from seizure.evaluation import specificity
+from seizure.study import AXES, load_study, run_study
 from seizure.study.tables import mean_curve, stats
 from seizure.training.config import load_config
 
@@ -179,7 +180,7 @@ def test_two_run_grid_end_to_end_then_resume(store, tiny_base, grid):
         probs = [probs_npz[r.rec_id] for r in eval_recs]
         assert [len(p) for p in probs] == [r.n_seconds for r in eval_recs]
         op = OperatingPoint(**checkpoint.read(run / "best.pt")["operating_point"])
-        report = evaluate_pairs([RecordingPair(r.rec_id, r.events, probs_to_events(p, op), r.duration_s)
+        report = report_pairs([RecordingPair(r.rec_id, r.events, probs_to_events(p, op), r.duration_s)
                                  for r, p in zip(eval_recs, probs)])
         f = result["figures"]
         assert f["ovlp_sensitivity"] == pytest.approx(report.methods["ovlp"].sensitivity)

@@ -18,7 +18,8 @@ from seizure.training.loop import TrainingInterrupted, train
 from seizure.training import loop
 from seizure.training.config import TrainConfig
 from seizure.evaluation import DevResult
-from seizure.training.sampler import TCP_CHAINS, CropSampler, feature_statistics
+from seizure.preprocess.montage import MONTAGES
+from seizure.training.sampler import CropSampler, feature_statistics
 
 TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
        "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()
@@ -157,7 +158,7 @@ def test_early_stopping_on_dev(store, tmp_path, monkeypatch):
 
     flat = DevResult(loss=0.5, sensitivity=0.5, fa_per_24h=1.0, operating_point=OperatingPoint(0.5), hours=0.1,
                      n_seizures=1, det_area=0.4)
-    monkeypatch.setattr(loop, "evaluate_dev", lambda *a, **k: flat)
+    monkeypatch.setattr(loop, "dev_result", lambda *a, **k: flat)
     cfg = tiny("train.epochs=10", "model.regularizers=['early_stopping']", "model.reg.early_stopping_patience=2")
     result = train(store.root, tmp_path, cfg)
     assert len(result.metrics) == 3  # best at epoch 1, then two epochs without improvement
@@ -217,7 +218,7 @@ def test_channel_dropout_drops_chains_or_channels(store):
     cfg = TrainConfig(seed=0, batch_size=16, crop_s=30, steps_per_epoch=20, channel_dropout=1.0,
                       channel_dropout_mode="both", channel_dropout_max=3)
     sampler = CropSampler(store, recs, cfg)
-    chains = {tuple(sorted(TCP.index(c) for c in chain)) for chain in TCP_CHAINS.values()}
+    chains = {tuple(sorted(TCP.index(c) for c in chain)) for chain in MONTAGES["tcp"].chains.values()}
     drops = [c.drop for b in sampler.epoch_plan(0) for c in b]
     assert all(d for d in drops)  # probability 1: every crop loses channels
     as_chain = [d for d in drops if d in chains]
@@ -298,7 +299,7 @@ def test_select_last_keeps_the_final_epoch(store, tmp_path, monkeypatch):
         return DevResult(loss=1 - area, sensitivity=area, fa_per_24h=0.0, operating_point=OperatingPoint(area),
                          hours=0.1, n_seizures=1, det_area=area)
 
-    monkeypatch.setattr(loop, "evaluate_dev", fake_dev)
+    monkeypatch.setattr(loop, "dev_result", fake_dev)
     last = train(store.root, tmp_path / "last", tiny("train.epochs=3", "train.select='last'"))
     assert last.summary["best_epoch"] == 3 and last.operating_point.threshold == 0.6
     results = iter([0.9, 0.5, 0.6])

@@ -31,9 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from seizure.scoring.report import evaluate_paths
+    from seizure.scoring.report import report_paths
 
-    report = evaluate_paths(
+    report = report_paths(
         args.ref, args.hyp, missing_as_empty=args.missing_as_empty,
         duration_tolerance_s=args.duration_tolerance,
         progress=sys.stderr.isatty() and not getattr(args, "quiet", False),

@@ -20,7 +20,7 @@ than ``min_channels`` formable pairs always raises, naming the missing electrode
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +39,18 @@ MISSING_POLICIES = ("refuse", "zero")
 
 @dataclass(frozen=True)
 class Montage:
-    """A named bipolar montage: ordered ``(plus, minus)`` electrode pairs."""
+    """A named bipolar montage: ordered ``(plus, minus)`` electrode pairs, and its chains
+    (named runs of channels, e.g. the left temporal chain, that channel dropout and the
+    robustness table remove as a whole)."""
 
     name: str
     pairs: tuple[tuple[str, str], ...]
     description: str
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def channels_with(self, electrodes: set[str] | frozenset[str]) -> tuple[str, ...]:
+        """The channels (in montage order) that use any of ``electrodes``."""
+        return tuple(f"{a}-{b}" for a, b in self.pairs if a in electrodes or b in electrodes)
 
     @property
     def channels(self) -> list[str]:
@@ -59,12 +66,22 @@ MONTAGES: dict[str, Montage] = {
         "tcp",
         _pairs(" ".join(TCP_CHANNELS)),
         "ACNS temporal central parasagittal montage (22 channels, TUSZ)",
+        {"left_temporal": ("FP1-F7", "F7-T3", "T3-T5", "T5-O1"),
+         "right_temporal": ("FP2-F8", "F8-T4", "T4-T6", "T6-O2"),
+         "central": ("A1-T3", "T3-C3", "C3-CZ", "CZ-C4", "C4-T4", "T4-A2"),
+         "left_parasagittal": ("FP1-F3", "F3-C3", "C3-P3", "P3-O1"),
+         "right_parasagittal": ("FP2-F4", "F4-C4", "C4-P4", "P4-O2"),
+         "ears": ("A1-T3", "T4-A2")},
     ),
     "double_banana": Montage(
         "double_banana",
         _pairs("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 FP1-F3 F3-C3 C3-P3 "
                "P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2 FZ-CZ CZ-PZ"),
         "longitudinal bipolar 'double banana' montage (18 channels)",
+        {"left_temporal": ("FP1-F7", "F7-T3", "T3-T5", "T5-O1"),
+         "right_temporal": ("FP2-F8", "F8-T4", "T4-T6", "T6-O2"),
+         "left_parasagittal": ("FP1-F3", "F3-C3", "C3-P3", "P3-O1"),
+         "right_parasagittal": ("FP2-F4", "F4-C4", "C4-P4", "P4-O2")},
     ),
 }
 

@@ -1,7 +1,7 @@
 """Scoring a set of recordings with every method, and the report (JSON, Markdown, table).
 
-:func:`evaluate_pairs` scores :class:`~seizure.scoring.inputs.RecordingPair` items;
-:func:`evaluate_paths` reads them from reference and hypothesis sets first. The report's
+:func:`report_pairs` scores :class:`~seizure.scoring.inputs.RecordingPair` items;
+:func:`report_paths` reads them from reference and hypothesis sets first. The report's
 JSON has this shape (NaN written as ``null``)::
 
     {"n_recordings", "duration_s", "n_ref_events",
@@ -191,7 +191,7 @@ def _num(x: float | None) -> str:
     return f"{x:.2f}"
 
 
-def evaluate_pairs(
+def report_pairs(
     items: Iterable[RecordingPair], *, subject_of: Callable[[str], str] = subject_id, progress: bool = False
 ) -> Report:
     """Score every recording with every method and aggregate."""
@@ -228,7 +228,7 @@ def evaluate_pairs(
     )
 
 
-def evaluate_paths(
+def report_paths(
     ref: str | Path,
     hyp: str | Path,
     *,
@@ -238,4 +238,4 @@ def evaluate_paths(
 ) -> Report:
     """Read reference and hypothesis sets (directories or list files) and score them."""
     items = list(pairs(ref, hyp, missing_as_empty=missing_as_empty, duration_tolerance_s=duration_tolerance_s))
-    return evaluate_pairs(items, progress=progress)
+    return report_pairs(items, progress=progress)

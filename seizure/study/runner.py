@@ -147,7 +147,7 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     run's error (a failure is recorded in ``failed.json`` and ``run.log``)."""
     import torch
 
-    from seizure.study.evaluation import evaluate_run
+    from seizure.evaluation import evaluate_run
     from seizure.training.loop import TrainingInterrupted, train
     from seizure.training.config import from_dict
 
