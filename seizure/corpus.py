@@ -211,7 +211,6 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         bad = sorted(set(splits) - set(SPLITS))
         if bad:
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
-    feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
     started = time.perf_counter()
     entries = discover(corpus_root)
     if splits is not None:

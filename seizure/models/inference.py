@@ -57,6 +57,7 @@ import torch
 from torch import nn
 
 from seizure.errors import ConfigError
+from seizure.registry import pick
 
 INFERENCE_BUDGET_MB = 400.0  # memory of one inference batch (see inference_batch_size)
 PRECISIONS = ("bfloat16", "float32")
@@ -117,8 +118,7 @@ def _one_thread(device: torch.device) -> Iterator[None]:
 
 
 def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    pick(dict.fromkeys(PRECISIONS), precision, "precision")
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -28,6 +28,7 @@ import numpy as np
 
 from seizure.errors import MontageError
 from seizure.io.channels import TCP_CHANNELS, normalise_label
+from seizure.registry import pick
 
 if TYPE_CHECKING:
     from seizure.io.edf import Recording
@@ -91,12 +92,7 @@ TCP_PAIRS: tuple[tuple[str, str], ...] = MONTAGES["tcp"].pairs
 
 def get_montage(name: str) -> Montage:
     """The montage registered under ``name``; an unknown name lists the valid ones."""
-    try:
-        return MONTAGES[name]
-    except (KeyError, TypeError):
-        raise MontageError(
-            f"unknown montage {name!r}; valid montages: {', '.join(sorted(MONTAGES))}"
-        ) from None
+    return pick(MONTAGES, name, "montage", plural="montages", error=MontageError)
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from seizure.fsutil import atomic_write
-from seizure.scoring import METHODS
+from seizure.scoring import METHODS, NEDC_METHODS, SZCORE_METHODS
 from seizure.scoring.aggregate import MEASURES, per_subject, subject_id, subject_mean
 from seizure.scoring.counts import Counts, pool, prepare
 from seizure.scoring.inputs import DURATION_TOLERANCE_S, RecordingPair, pairs
 
-NEDC_METHODS = ("ovlp", "taes", "epoch")
-SZCORE_METHODS = ("szcore", "szcore_sample")
 COUNT_KEYS = ("hits", "misses", "false_alarms")
 
 TRADITION = {
@@ -217,7 +215,7 @@ def report_pairs(
             "duration_s": item.duration_s,
             "n_ref_events": int(counts["ovlp"].n_ref),
             "n_hyp_events": int(prepare(item.hyp_events, item.duration_s)[0].size),
-            **{m: {k: _count(getattr(counts[m], k)) for k in COUNT_KEYS} for m in ("ovlp", "taes", "epoch", "szcore")},
+            **{m: {k: _count(getattr(counts[m], k)) for k in COUNT_KEYS} for m in METHODS if m != "szcore_sample"},
         })
     if not per_recording:
         raise ValueError("nothing to score: no recordings")
