@@ -83,7 +83,7 @@ def make_model(config: Path, path: Path) -> Path:
     """An untrained checkpoint of ``config``'s model and recipe."""
     from seizure import checkpoint
     from seizure.models import build_model
-    from seizure.preprocess.pipeline import feature_info
+    from seizure.store import feature_info
     from seizure.training.config import load_config
 
     cfg = load_config(config)

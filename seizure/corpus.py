@@ -37,9 +37,9 @@ from seizure.preprocess import features as feats
 from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import safe_name
 from seizure.io.annotations import find_sidecar
-from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
 from seizure.preprocess.recipe import Recipe
-from seizure.store import RecordMeta, StoreWriter
+from seizure.store import RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,8 @@ import numpy as np
 from seizure.errors import RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_path, atomic_write, safe_name
+from seizure.preprocess import features
+from seizure.preprocess.montage import get_montage
 from seizure.preprocess.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,13 @@ class FeatureInfo:
     channels: tuple[str, ...]
     n_features: int
     frames_per_s: int
+
+
+def feature_info(recipe: Recipe) -> FeatureInfo:
+    """Geometry of the features a recipe produces (channels, n_features, frames_per_s)."""
+    feature = features.get(recipe.feature)
+    return FeatureInfo(tuple(get_montage(recipe.montage).channels), feature.n_features(recipe.feature_params),
+                       feature.frames_per_s(recipe.feature_params, recipe.fs_hz))
 
 
 class FeatureStore:

@@ -36,7 +36,6 @@ from seizure.io.edf import EdfReader
 from seizure.preprocess.quality import QualityMonitor, QualityReport, check_finite
 from seizure.preprocess.recipe import Recipe
 from seizure.preprocess.signal import extend, plan_steps
-from seizure.store import FeatureInfo
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +96,6 @@ class Labels:
     per_second: np.ndarray  # uint8 (n_seconds,), 1 where the second's midpoint is in a seizure
     seizures: list[Event]  # binary whole-head seizure events
     sidecar: Path
-
-
-def feature_info(recipe: Recipe) -> FeatureInfo:
-    """Geometry of the features a recipe produces (channels, n_features, frames_per_s)."""
-    feature = feats.get(recipe.feature)
-    return FeatureInfo(tuple(montage.get_montage(recipe.montage).channels),
-                       feature.n_features(recipe.feature_params),
-                       feature.frames_per_s(recipe.feature_params, recipe.fs_hz))
 
 
 class EdfPipeline:
