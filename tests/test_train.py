@@ -11,8 +11,7 @@ import torch
 
 from seizure import checkpoint
 from seizure.errors import CheckpointError, RecipeMismatchError, SeizureError
-from seizure.preprocess.recipe import Recipe
-from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
+from seizure.store import FeatureStore, RecordMeta
 from seizure.training.config import load_config
 from seizure.training.loop import TrainingInterrupted, train
 from seizure.training import loop
@@ -21,43 +20,7 @@ from seizure.evaluation import DevResult
 from seizure.preprocess.montage import MONTAGES
 from seizure.training.sampler import CropSampler, feature_statistics
 
-TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
-       "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()
-RECIPE = Recipe(feature="spectrogram")
-FPS, NF = 2, 5
-
-
-def make_store(root, seed: int = 0, splits=(("train", 3), ("dev", 1), ("eval", 1)), dev_patient_in_train=False):
-    """A tiny store: 2 recordings per patient; seizure seconds carry a shift in 2 features."""
-    writer = StoreWriter(root, RECIPE, FeatureInfo(tuple(TCP), NF, FPS))
-    rng = np.random.default_rng(seed)
-    k = 0
-    for split, n_patients in splits:
-        for p in range(n_patients):
-            patient = f"{split[:2]}{p:06d}" if not (dev_patient_in_train and split == "dev") else "tr000000"
-            for r in range(2):
-                n_s = int(rng.integers(150, 220)) if not (split == "train" and p == 0 and r == 1) else 40
-                x = rng.standard_normal((n_s * FPS, len(TCP), NF)).astype(np.float32) + 3.0
-                y = np.zeros(n_s, np.uint8)
-                seizures = []
-                if r == 0:
-                    a = int(rng.integers(20, n_s - 60))
-                    b = a + int(rng.integers(15, 40))
-                    y[a:b] = 1
-                    seizures.append([float(a), float(b)])
-                    x[a * FPS:b * FPS, :, :2] += 2.5
-                mask = [True] * len(TCP)
-                if k % 3 == 0:  # some recordings lack A1/A2
-                    mask[8] = mask[13] = False
-                    x[:, [8, 13]] = 0.0
-                rec_id = f"{patient}_s{1 + (split == 'dev'):03d}_t{r:03d}"
-                meta = RecordMeta(rec_id=rec_id, split=split, patient=patient, edf_path="x.edf",
-                                  duration_s=float(n_s), n_seconds=n_s, n_frames=n_s * FPS, channel_mask=mask,
-                                  seizures=seizures)
-                writer.write_ok(meta, y, x)
-                k += 1
-    return FeatureStore(root)
-
+from feature_stores import FPS, NF, RECIPE, TCP, make_store  # noqa: E402  (tests/ helper)
 
 TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
         "model.cell=gru", "train.batch_size=4", "train.crop_s=40", "train.steps_per_epoch=4", "train.epochs=2",
@@ -65,9 +28,9 @@ TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_
         "postprocess.smooth_s=[0, 3]", "postprocess.min_duration_s=[0]", "postprocess.merge_gap_s=[0]"]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return make_store(tmp_path_factory.mktemp("store"))
+@pytest.fixture(scope="session")
+def store(train_store):
+    return train_store
 
 
 def tiny(*extra):
