@@ -10,7 +10,7 @@
    the same time and memory whatever its weights.
 3. Each method runs in a fresh Python process, so its peak RSS (``VmHWM``, reset by exec unlike
    ``ru_maxrss``) is its own:
-   * ``streaming``: ``seizure.detect.score_recording`` (chunked read -> montage -> filters ->
+   * ``streaming``: ``seizure.detect.detect_recording`` (chunked read -> montage -> filters ->
      features -> windowed inference, one probability per second kept; csv_bi + TSV written);
    * ``whole-file`` (the named baseline): ``seizure.preprocess.pipeline.process_edf`` (every feature of the
      recording in one array) then ``seizure.models.inference.predict_array`` with the same
@@ -57,9 +57,9 @@ def worker(method: str, edf: str, model: str, out: str) -> dict:
     ckpt = checkpoint.load(model)
     t0 = time.perf_counter()
     if method == "streaming":
-        from seizure.detect import score_recording
+        from seizure.detect import detect_recording
 
-        res = score_recording(ckpt, edf, out)
+        res = detect_recording(ckpt, edf, out)
         probs, n_events, duration_s = res.probs, len(res.events), res.duration_s
     else:
         from seizure.evaluation import probabilities

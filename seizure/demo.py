@@ -299,7 +299,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
     """Run (or resume) the whole demo under ``out_dir``; ``status`` receives one line per stage."""
     from seizure import checkpoint
     from seizure.corpus import preprocess
-    from seizure.detect import score_recording
+    from seizure.detect import detect_recording
     from seizure.store import FeatureStore
     from seizure.synth import synthesize
     from seizure.training.config import load_config, to_toml
@@ -391,7 +391,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
     if _newer(list(files.values()), trained.best_path):
         stage(5, f"score: reusing {files['png']}", t0)
     else:
-        res = score_recording(ckpt, rec.edf_path, scored_dir, plot=True, probabilities=True)
+        res = detect_recording(ckpt, rec.edf_path, scored_dir, plot=True, probabilities=True)
         files = res.outputs
         stage(5, f"score: {rec.rec_id} ({res.hours:.2f} h, {rec.n_seizures} reference seizure(s)): "
                  f"{len(res.events)} event(s) detected -> {files['png']}", t0)

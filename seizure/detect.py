@@ -1,6 +1,6 @@
 """Score new EDF recordings with a trained model: EDF -> seizure events (and files).
 
-:func:`score_recording` is the pure per-recording step: it applies the checkpoint's own
+:func:`detect_recording` is the pure per-recording step: it applies the checkpoint's own
 preprocessing recipe through the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`),
 feeds the feature chunks to the model as they come (:func:`seizure.evaluation.probabilities`),
 keeps only one probability per second, turns them into events at the checkpoint's operating
@@ -26,7 +26,7 @@ the file with a :class:`~seizure.errors.MontageError` listing what is missing. C
 quality checks find flat at the end of the pass are masked too, and the probabilities are
 then computed again with that mask (a second pass, only in that case).
 
-:func:`score_files` is the corpus-level loop (EDF files, folders searched recursively, list
+:func:`detect_files` is the corpus-level loop (EDF files, folders searched recursively, list
 files), optionally in parallel processes; one failing recording is reported and the others
 are still scored. Output names are the EDF's stem (sanitised); when several inputs share a
 stem, each of those gets its parent folders' names prepended (``p1_EEG``, ``p2_EEG``: the
@@ -103,7 +103,7 @@ class ScoreResult:
 
 @dataclass
 class ScoreSummary:
-    """What :func:`score_files` did: results in input order, failures ``(path, reason)``."""
+    """What :func:`detect_files` did: results in input order, failures ``(path, reason)``."""
 
     out_dir: Path
     results: list[ScoreResult] = field(default_factory=list)
@@ -216,7 +216,7 @@ def _check_not_sidecar(path: Path, outputs: dict[str, Path]) -> None:
                                "its annotation sidecar; choose another output folder", path)
 
 
-def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
+def detect_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
                     plot: bool = False, probabilities: bool = False, min_channels: int | None = None,
                     chunk_s: float = CHUNK_S, precision: str = "float32") -> ScoreResult:
     """Score one EDF recording with a loaded checkpoint and write its outputs into ``out_dir``.
@@ -385,14 +385,14 @@ def _init_worker(model_path: str, threads: int) -> None:
 def _score_one(path: Path, name: str, out_dir: Path, options: dict[str, Any]) -> ScoreResult | tuple[Path, str]:
     """Score one file, turning a user-facing failure into ``(path, reason)``."""
     try:
-        return score_recording(_WORKER["ckpt"], path, out_dir, name=name, **options)
+        return detect_recording(_WORKER["ckpt"], path, out_dir, name=name, **options)
     except SeizureError as exc:
         return path, str(exc) if exc.path else f"{path}: {exc}"
     except OSError as exc:
         return path, f"{path}: cannot read: {exc.strerror or exc}"
 
 
-def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
+def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
                 chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False) -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
