@@ -164,7 +164,7 @@ _RSS_CHILD = r"""
 import json, sys
 from pathlib import Path
 from seizure import corpus
-from seizure.preprocess.pipeline import feature_info
+from seizure.store import feature_info
 from seizure.preprocess.recipe import Recipe
 from seizure.store import StoreWriter
 

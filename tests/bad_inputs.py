@@ -431,7 +431,7 @@ def tiny_checkpoint(path: Path) -> Path:
     """An untrained but complete checkpoint (small GRU on spectrogram features) for `score`."""
     from seizure import checkpoint
     from seizure.models import build_model
-    from seizure.preprocess.pipeline import feature_info
+    from seizure.store import feature_info
     from seizure.postprocess import OperatingPoint
     from seizure.training.config import load_config
 

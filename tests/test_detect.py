@@ -17,7 +17,8 @@ from seizure.io.annotations import read_annotations, write_csv_bi
 from seizure.io.edf import write_edf
 from seizure.models import build_model
 from seizure.models.inference import predict_array
-from seizure.preprocess.pipeline import feature_info, process_edf
+from seizure.preprocess.pipeline import process_edf
+from seizure.store import feature_info
 from seizure.plots import Envelope
 from seizure.postprocess import OperatingPoint, probs_to_events
 from seizure.detect import InputError, collect_inputs, output_names, recipe_for, detect_files, detect_recording
