@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -132,6 +133,28 @@ def test_seeds_times_patients():
     assert d3.distinguishable and d3.low > 0
     with pytest.raises(ValueError, match="same patients"):
         bs.stack_seeds([t, bs.count_table(_random_case(4, n_patients=3))])
+
+
+def test_tables_from_a_saved_report_match_the_live_ones():
+    from seizure.events import Event
+    from seizure.scoring.inputs import RecordingPair
+    from seizure.scoring.report import evaluate_pairs
+
+    rng = np.random.default_rng(0)
+    items = []
+    for p in range(6):
+        for r in range(2):
+            ref = [Event(100.0 * k, 100.0 * k + 40) for k in range(1, int(rng.integers(1, 4)))]
+            hyp = [Event(e.start_s + 5, e.stop_s + 5) for e in ref if rng.random() < 0.6] + [Event(900, 950)]
+            items.append(RecordingPair(f"pat{p}_s001_t00{r}", ref, hyp, 1800.0))
+    report = evaluate_pairs(items, bootstrap=300, seed=4)
+    saved = bs.tables_from_report(json.loads(report.to_json()))
+    for m in ("ovlp", "taes", "epoch", "szcore"):
+        live = report.count_table(m)
+        assert saved[m].patients == live.patients and (saved[m].tradition, saved[m].fa_scale) == (
+            live.tradition, live.fa_scale)
+        np.testing.assert_allclose(saved[m].counts, live.counts)
+        assert bs.interval(saved[m], "f1", n_resamples=300, seed=4).to_dict() == report.bootstrap["methods"][m]["f1"]
 
 
 def test_bootstrap_methods_shape_and_errors():

@@ -84,6 +84,29 @@ def count_table(per_recording: Mapping[str, Counts], subject_of: Callable[[str],
     return CountTable(patients, np.stack([groups[p] for p in patients])[None], first.tradition, first.fa_scale)
 
 
+_SAVED = {"ovlp": ("nedc", 1.0), "taes": ("nedc", 1.0), "epoch": ("nedc", 0.25), "szcore": ("szcore", 1.0)}
+
+
+def tables_from_report(report: Mapping[str, Any]) -> dict[str, CountTable]:
+    """One-seed tables of the methods a saved ``report.json`` keeps per recording (OVLP, TAES,
+    epoch, SzCORE event), patients from its ``subject`` fields: paired comparisons of runs
+    scored earlier (e.g. a study's ``eval_report.json`` files)."""
+    rows = report.get("per_recording") or []
+    if not rows:
+        raise ValueError("the report has no per-recording counts")
+    out = {}
+    for method, (tradition, fa_scale) in _SAVED.items():
+        groups: dict[str, np.ndarray] = {}
+        for r in rows:
+            c = r[method]
+            row = np.array([c["hits"], c["misses"], c["false_alarms"], c["hits"] + c["misses"], r["duration_s"]],
+                           dtype=np.float64)
+            groups[r["subject"]] = groups[r["subject"]] + row if r["subject"] in groups else row
+        patients = tuple(sorted(groups))
+        out[method] = CountTable(patients, np.stack([groups[p] for p in patients])[None], tradition, fa_scale)
+    return out
+
+
 def stack_seeds(tables: Sequence[CountTable]) -> CountTable:
     """One table over seeds from one-seed tables of the same patients (e.g. one per training seed)."""
     if not tables:
