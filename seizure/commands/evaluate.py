@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score hypothesis annotations against references (NEDC OVLP/TAES/epoch, SzCORE)",
         description="Match reference and hypothesis annotation files by recording name and score them "
         "with NEDC OVLP, TAES and epoch scoring (pooled over recordings) and SzCORE event and sample "
-        "scoring (pooled and averaged per subject). REF and HYP are directories (searched recursively), "
+        "scoring (pooled and averaged per subject), with 95% intervals from a patient-level bootstrap "
+        "(patients resampled with replacement). REF and HYP are directories (searched recursively), "
         "text files listing annotation paths, or single files; formats .csv_bi, .csv, .tse, .tse_bi, "
         ".lbl, .lbl_bi and SzCORE *_events.tsv.",
     )
