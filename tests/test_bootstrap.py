@@ -155,6 +155,14 @@ def test_tables_from_a_saved_report_match_the_live_ones():
             live.tradition, live.fa_scale)
         np.testing.assert_allclose(saved[m].counts, live.counts)
         assert bs.interval(saved[m], "f1", n_resamples=300, seed=4).to_dict() == report.bootstrap["methods"][m]["f1"]
+    # a system that finds nothing, compared with it on the same recordings
+    empty = evaluate_pairs([RecordingPair(i.name, i.ref_events, [], i.duration_s) for i in items], bootstrap=0)
+    out = bs.compare(saved, {m: empty.count_table(m) for m in ("ovlp", "taes", "szcore")}, n_resamples=300)
+    assert (out["n_patients"], out["n_seeds"], out["n_resamples"]) == (6, 1, 300)
+    assert set(out["differences"]) == {"ovlp/sensitivity", "ovlp/fa_per_24h", "taes/sensitivity", "szcore/f1"}
+    sens = out["differences"]["ovlp/sensitivity"]
+    assert sens["estimate"] == pytest.approx(report.methods["ovlp"].sensitivity) and sens["verdict"] == "a higher"
+    assert out["differences"]["ovlp/fa_per_24h"]["low"] > 0  # one false alarm per recording against none
 
 
 def test_bootstrap_methods_shape_and_errors():

@@ -270,6 +270,20 @@ def paired(a: CountTable, b: CountTable, name: str, *, n_resamples: int = DEFAUL
     return Difference(estimate(a, name) - estimate(b, name), low, high, level, d.n_resamples, n_ok)
 
 
+def compare(a: Mapping[str, CountTable], b: Mapping[str, CountTable], *,
+            measures: Sequence[tuple[str, str]] = HEADLINE, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+            level: float = DEFAULT_LEVEL) -> dict[str, Any]:
+    """Paired differences ``a - b`` of several (method, measure) pairs, e.g. a model against a
+    baseline on the same recordings (tables from :meth:`Report.count_table` or
+    :func:`tables_from_report`; several seeds via :func:`stack_seeds`): ``{"n_resamples", "seed",
+    "level", "n_patients", "n_seeds", "differences": {"ovlp/sensitivity": Difference.to_dict(), ...}}``."""
+    diffs = {f"{m}/{k}": paired(a[m], b[m], k, n_resamples=n_resamples, seed=seed, level=level).to_dict()
+             for m, k in measures}
+    first = a[measures[0][0]]
+    return {"n_resamples": n_resamples, "seed": seed, "level": level, "n_patients": first.n_patients,
+            "n_seeds": first.n_seeds, "differences": diffs}
+
+
 def bootstrap_methods(per_method: Mapping[str, Mapping[str, Counts]], *, n_resamples: int = DEFAULT_RESAMPLES,
                       seed: int = 0, level: float = DEFAULT_LEVEL,
                       subject_of: Callable[[str], str] = subject_id) -> dict[str, Any]:
