@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ("cells", "initializers", "regularizers")
-TABLES = ("results.md", "results.csv", "runs.csv", "det.png")
+TABLES = ("results.md", "results.csv", "comparisons.csv", "runs.csv", "det.png")
 
 
 def _shown(path: Path) -> Path:

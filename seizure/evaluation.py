@@ -8,7 +8,9 @@
   (EDF recordings), training's dev selection, the study and the demo.
 * :func:`hypotheses` applies an operating point (events per recording);
   :func:`score_split` gives the report and the DET sweep at it; :func:`figures` the study's
-  headline numbers; :func:`evaluate_run` writes one run's evaluation files.
+  headline numbers; :func:`equal_fa` the operating points chosen on the tuning split for
+  several false-alarm targets, scored on another split; :func:`evaluate_run` writes one
+  run's evaluation files and refuses a split the checkpoint was trained or tuned on.
 * Dev selection: :func:`choose_operating_point` and :func:`dev_result` (used by training).
 * :func:`channel_robustness`: sensitivity with channels removed (masked).
 
@@ -28,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from seizure.errors import ConfigError
+from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import atomic_path, atomic_write
 from seizure.models import inference
 from seizure.postprocess import OperatingPoint, probs_to_events
-from seizure.scoring import det, epoch
+from seizure.scoring import det, epoch, ovlp
 from seizure.scoring.inputs import RecordingPair
 from seizure.scoring.report import Report, report_pairs
 from seizure.store import FeatureStore, RecordMeta
@@ -128,27 +130,82 @@ def figures(records: Sequence[RecordMeta], report: Report) -> dict[str, float | 
     return {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in values.items()}
 
 
-def evaluate_run(best_path: str | Path, store_path: str | Path, split: str, out_dir: str | Path) -> dict[str, Any]:
+def used_splits(summary: dict[str, Any]) -> set[str]:
+    """The store splits a checkpoint was trained or tuned on (its summary's ``splits``; a
+    checkpoint from before the split plan trained on train and was tuned on dev)."""
+    splits = summary.get("splits")
+    if not splits:
+        return {"train", "dev"}
+    return {"train", str(splits["tune"])}
+
+
+def check_scored_split(summary: dict[str, Any], split: str, what: str | Path = "checkpoint") -> None:
+    """Refuse scoring ``split`` when the checkpoint was trained there or chose its epoch and
+    operating point there (the result would be optimistic)."""
+    if split in used_splits(summary):
+        raise SeizureError(f"the model was trained or had its epoch and operating point chosen on the {split!r} "
+                           "split; scoring it there would be optimistic: score another split (a store without eval "
+                           "recordings tunes on patients carved from train, so that dev can be scored)", what)
+
+
+def equal_fa(tune_records: Sequence[RecordMeta], tune_probs: Sequence[np.ndarray], records: Sequence[RecordMeta],
+             probs: Sequence[np.ndarray], pp: PostprocessConfig, targets: Sequence[float]) -> list[dict[str, Any]]:
+    """For each FA/24h target, the operating point chosen on the tuning records by the
+    model's own rule (:func:`choose_operating_point` with that target) and its NEDC OVLP
+    counts on ``records`` (pooled and per recording, with the patient): an equal-false-alarm
+    comparison whose thresholds were chosen before the scored split was seen."""
+    import dataclasses
+
+    out = []
+    for target in targets:
+        op, tune_sens, tune_fa, reached = choose_operating_point(
+            list(tune_probs), list(tune_records), dataclasses.replace(pp, target_fa_per_24h=float(target)))
+        rows = []
+        for pair, r in zip(hypotheses(records, probs, op), records):
+            c = ovlp.score(pair.ref_events, pair.hyp_events, pair.duration_s)
+            rows.append({"recording": r.rec_id, "patient": r.patient, "hits": c.hits, "misses": c.misses,
+                         "false_alarms": c.false_alarms, "duration_s": c.duration_s})
+        hits, n_ref = sum(x["hits"] for x in rows), sum(x["hits"] + x["misses"] for x in rows)
+        fa, dur = sum(x["false_alarms"] for x in rows), sum(x["duration_s"] for x in rows)
+        out.append({"target_fa_per_24h": float(target), "operating_point": dataclasses.asdict(op),
+                    "tune_sensitivity": float(tune_sens), "tune_fa_per_24h": float(tune_fa),
+                    "tune_target_reached": bool(reached),
+                    "sensitivity": float(hits / n_ref) if n_ref else None,
+                    "fa_per_24h": float(fa * 86400.0 / dur) if dur else None, "per_recording": rows})
+    return out
+
+
+def evaluate_run(best_path: str | Path, store_path: str | Path, split: str, out_dir: str | Path, *,
+                 tune_records: Sequence[RecordMeta] | None = None, fa_targets: Sequence[float] = ()
+                 ) -> dict[str, Any]:
     """Score the checkpoint ``best_path`` on the store's ``split`` at its dev-chosen operating
-    point. Writes ``eval_probs.npz`` (per-second probabilities by recording id),
-    ``eval_report.json`` (every score, per recording too) and ``det.json`` (OVLP and SzCORE
-    sweeps at the run's post-processing) into ``out_dir``; returns the :func:`figures` and
-    the split's size."""
+    point (refused when the checkpoint was trained or tuned on ``split``). Writes
+    ``eval_probs.npz`` (per-second probabilities by recording id), ``eval_report.json``
+    (every score, per recording too; with ``tune_records`` and ``fa_targets`` also
+    ``equal_fa``, see :func:`equal_fa`) and ``det.json`` (OVLP and SzCORE sweeps at the
+    run's post-processing) into ``out_dir``; returns the :func:`figures`, the split's size
+    and the equal-FA points without their per-recording rows."""
     from seizure import checkpoint
 
     out = Path(out_dir)
     store = FeatureStore(store_path)
     ckpt = checkpoint.load(best_path)
     ckpt.check_store(store)
+    check_scored_split(ckpt.summary, split, best_path)
     records = store.records(split)
     probs = split_probabilities(ckpt.model, store, records, ckpt.config.train)
     report, curve = score_split(records, probs, ckpt.operating_point)
     values = figures(records, report)
+    points: list[dict[str, Any]] = []
+    if tune_records and fa_targets:
+        tune_probs = split_probabilities(ckpt.model, store, tune_records, ckpt.config.train)
+        points = equal_fa(tune_records, tune_probs, records, probs, ckpt.config.postprocess, fa_targets)
     with atomic_path(out / "eval_probs.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, **{r.rec_id: p.astype(np.float32) for r, p in zip(records, probs)})
     with atomic_write(out / "eval_report.json") as fh:
         json.dump({"split": split, "operating_point": ckpt.raw["operating_point"], "figures": values,
-                   "report": report.to_dict()}, fh, indent=1, allow_nan=False)
+                   "splits": ckpt.summary.get("splits"), "equal_fa": points, "report": report.to_dict()}, fh,
+                  indent=1, allow_nan=False)
         fh.write("\n")
     with atomic_write(out / "det.json") as fh:
         json.dump(curve.to_dict(), fh, allow_nan=False)
@@ -160,7 +217,8 @@ def evaluate_run(best_path: str | Path, store_path: str | Path, split: str, out_
             "hours": sum(r.duration_s for r in records) / 3600,
             "n_seizures": int(sum(r.n_seizures for r in records)),
             "n_patients": len({r.patient for r in records}),
-            "operating_point": dict(ckpt.raw["operating_point"])}
+            "operating_point": dict(ckpt.raw["operating_point"]),
+            "equal_fa": [{k: v for k, v in p.items() if k != "per_recording"} for p in points]}
 
 
 def channel_robustness(ckpt: Checkpoint, store: FeatureStore, records: Sequence[RecordMeta],

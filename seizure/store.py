@@ -8,7 +8,16 @@ Layout of a store folder::
     records/<rec_id>.x.npy     features, float32 (n_frames, n_channels, n_features)
     records/<rec_id>.y.npy     per-second labels, uint8 (n_seconds,), 1 = seizure at the
                                second's midpoint; n_frames == n_seconds * frames_per_s
-    manifest.csv               one row per EDF (ok and failed), rebuilt from records/
+    manifest.csv               one row per EDF (ok and failed), rebuilt from records/; its
+                               ``role`` column says what a recording is used for (below)
+    tuning.json                only in a store without eval recordings: the patients carved
+                               from train as the tuning split (seed, fraction, patients)
+
+Split policy (:func:`split_plan`): nothing is scored on a split used to choose its epoch or
+its operating point. With eval recordings: fit on train, tune (epoch, operating point) on
+dev, score on eval. Without (TUSZ v1.5 has train/dev only): a seeded, patient-disjoint share
+of the train patients becomes the ``tune`` split (recorded in ``tuning.json`` and the
+manifest's ``role`` column), the rest of train fits, and dev is scored.
 
 Every file is written atomically. A recording whose JSON is missing, unreadable or from
 another recipe is not trusted and is redone.
@@ -37,7 +46,7 @@ log = logging.getLogger(__name__)
 STORE_FORMAT = "seizure-feature-store"
 STORE_VERSION = 1
 MANIFEST_FIELDS = (
-    "rec_id", "split", "patient", "session", "montage_dir", "edf_path", "status", "error",
+    "rec_id", "split", "role", "patient", "session", "montage_dir", "edf_path", "status", "error",
     "fs_hz_original", "duration_s", "n_seconds", "n_seizures", "seizure_s",
     "n_channels_used", "missing_channels", "warnings", "recipe_hash",
 )
@@ -83,8 +92,8 @@ class RecordMeta:
         """Reference seizure events (binary, whole-head)."""
         return [Event(a, b, "seiz") for a, b in self.seizures]
 
-    def manifest_row(self) -> dict[str, Any]:
-        computed = {"n_channels_used": int(sum(self.channel_mask))}
+    def manifest_row(self, role: str = "") -> dict[str, Any]:
+        computed = {"n_channels_used": int(sum(self.channel_mask)), "role": role or self.split}
         row = {k: computed[k] if k in computed else getattr(self, k) for k in MANIFEST_FIELDS}
         row["missing_channels"] = " ".join(self.missing_channels)
         row["warnings"] = " | ".join(self.warnings)
@@ -165,6 +174,20 @@ class FeatureStore:
         """Per-second labels of one recording: uint8 (n_seconds,)."""
         return np.load(self._y_path(rec_id))
 
+    def write_manifest(self) -> Path:
+        """Rebuild ``manifest.csv`` from the record files (ok and error rows), with each
+        recording's role (``tune`` for the patients carved from train, else its split)."""
+        tuning = read_tuning(self.root)
+        tuned = set(tuning["patients"]) if tuning else set()
+        path = self.root / "manifest.csv"
+        with atomic_write(path) as fh:
+            writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS)
+            writer.writeheader()
+            for meta in self.records(status=None):
+                role = "tune" if meta.split == "train" and meta.patient in tuned else meta.split
+                writer.writerow(meta.manifest_row(role))
+        return path
+
     def check_recipe(self, recipe_hash: str, what: str = "checkpoint") -> None:
         if recipe_hash != self.recipe_hash:
             raise RecipeMismatchError(
@@ -239,16 +262,6 @@ class StoreWriter(FeatureStore):
         meta.status, meta.error, meta.recipe_hash = "error", " ".join(error.split()), self.recipe_hash
         self._write_meta(meta)
 
-    def write_manifest(self) -> Path:
-        """Rebuild ``manifest.csv`` from the record files (ok and error rows)."""
-        path = self.root / "manifest.csv"
-        with atomic_write(path) as fh:
-            writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS)
-            writer.writeheader()
-            for meta in self.records(status=None):
-                writer.writerow(meta.manifest_row())
-        return path
-
     def _meta_path(self, rec_id: str) -> Path:
         return self.root / "records" / f"{rec_id}.json"
 
@@ -257,3 +270,93 @@ class StoreWriter(FeatureStore):
             raise SeizureError(f"recording id {meta.rec_id!r} is not a safe file name")
         with atomic_write(self._meta_path(meta.rec_id)) as fh:
             json.dump(asdict(meta), fh, indent=1)
+
+
+# --------------------------------------------------------------------------- split policy
+
+TUNING_FILE = "tuning.json"
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Which recordings train (``fit``), which choose the epoch and operating point
+    (``tune``) and which split is scored; ``tune_split`` is ``dev`` or ``tune`` (patients
+    carved from train, described by ``tuning``)."""
+
+    fit: list[RecordMeta]
+    tune: list[RecordMeta]
+    tune_split: str
+    score_split: str
+    tuning: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a checkpoint and a report record about the splits (JSON-safe)."""
+        return {"fit": "train" if self.tuning is None else "train minus tune", "tune": self.tune_split,
+                "score": self.score_split, "fit_patients": sorted({r.patient for r in self.fit}),
+                "tune_patients": sorted({r.patient for r in self.tune}), "tuning": self.tuning}
+
+
+def read_tuning(root: str | Path) -> dict[str, Any] | None:
+    """The store's recorded tuning carve, or None."""
+    try:
+        data = json.loads((Path(root) / TUNING_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SeizureError(f"{TUNING_FILE} is unreadable: {exc}", root) from None
+    return data if isinstance(data, dict) else None
+
+
+def carve_tuning(records: list[RecordMeta], seed: int, fraction: float) -> list[str]:
+    """The train patients that become the tuning split: ``round(fraction * n)`` (at least one),
+    drawn with ``numpy.random.default_rng(seed)`` separately among patients with and without
+    seizures (so both splits keep seizures when they can), sorted."""
+    patients = sorted({r.patient for r in records})
+    if len(patients) < 2:
+        raise SeizureError(f"cannot carve a tuning split from {len(patients)} train patient(s); "
+                           "a store without eval recordings needs at least 2 train patients")
+    if not 0 < fraction < 1:
+        raise SeizureError(f"train.tuning_fraction must be between 0 and 1, got {fraction}")
+    with_sz = sorted({r.patient for r in records if r.n_seizures > 0})
+    without = [p for p in patients if p not in set(with_sz)]
+    rng = np.random.default_rng(seed)
+    chosen: list[str] = []
+    for group in (with_sz, without):
+        if not group:
+            continue
+        n = int(round(fraction * len(group)))
+        if group is with_sz and len(group) >= 2:
+            n = min(max(1, n), len(group) - 1)
+        chosen += [group[i] for i in rng.permutation(len(group))[:n]]
+    if not chosen:
+        chosen = [patients[int(rng.integers(len(patients)))]]
+    if len(chosen) == len(patients):
+        chosen = chosen[:-1]
+    return sorted(chosen)
+
+
+def split_plan(store: FeatureStore, *, seed: int = 0, fraction: float = 0.2, record: bool = True) -> SplitPlan:
+    """The store's split plan (module docstring). Without eval recordings the tuning carve is
+    drawn from ``seed`` and ``fraction`` and, with ``record``, written to ``tuning.json`` and
+    the manifest (the same carve again leaves them as they are)."""
+    train, dev = store.records("train"), store.records("dev")
+    if not train:
+        raise SeizureError("the store has no 'train' recordings to train on", store.root)
+    if not dev:
+        raise SeizureError("the store has no 'dev' recordings for model selection and the operating point",
+                           store.root)
+    if store.records("eval"):
+        return SplitPlan(train, dev, "dev", "eval")
+    patients = carve_tuning(train, seed, fraction)
+    tuning = {"from": "train", "seed": int(seed), "fraction": float(fraction), "patients": patients}
+    if record and read_tuning(store.root) != tuning:
+        with atomic_write(store.root / TUNING_FILE) as fh:
+            json.dump(tuning, fh, indent=1)
+            fh.write("\n")
+        store.write_manifest()
+        log.info("the store has no eval recordings: %d of %d train patients carved as the tuning split "
+                 "(seed %d; %s); dev is scored", len(patients), len({r.patient for r in train}), seed,
+                 store.root / TUNING_FILE)
+    chosen = set(patients)
+    return SplitPlan([r for r in train if r.patient not in chosen], [r for r in train if r.patient in chosen],
+                     "tune", "dev", tuning)

@@ -255,8 +255,9 @@ def _features_of(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: Path 
 
 def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recipe | None = None, seed: int = 0,
         cache_dir: str | Path | None = None, params: ClassifierParams = ClassifierParams(),
-        progress: bool = False) -> BandPowerModel:
-    """Fit the baseline on every second of ``split``'s recordings. ``recipe``: how to montage
+        progress: bool = False, records: Sequence[RecordMeta] | None = None) -> BandPowerModel:
+    """Fit the baseline on every second of ``split``'s recordings (or of ``records``, e.g. a
+    split plan's ``fit`` part; ``split`` then only names them). ``recipe``: how to montage
     and filter the EDF files (default: the store's); ``cache_dir``: where per-recording
     features are cached (default ``<store>/cache/bandpower``)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -264,7 +265,7 @@ def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recip
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     recipe = store.recipe if recipe is None else recipe
     cache = default_cache_dir(store) if cache_dir is None else Path(cache_dir)
-    records = store.records(split)
+    records = store.records(split) if records is None else list(records)
     if not records:
         raise SeizureError(f"no {split!r} recordings to fit the band-power baseline on", store.root)
     t0 = time.perf_counter()
@@ -304,8 +305,10 @@ def predict_probs(model: BandPowerModel, record_or_edf_path: RecordMeta | str | 
 
 
 def operate(model: BandPowerModel, store: FeatureStore | str | Path, split: str = "dev", postprocess=None,
-            *, progress: bool = False) -> tuple[BandPowerModel, list[np.ndarray]]:
-    """The model with its operating point chosen on ``split`` by the same rule as the deep
+            *, progress: bool = False, records: Sequence[RecordMeta] | None = None
+            ) -> tuple[BandPowerModel, list[np.ndarray]]:
+    """The model with its operating point chosen on ``split`` (or on ``records``, e.g. a
+    split plan's ``tune`` part, which ``split`` then names) by the same rule as the deep
     model's (:func:`seizure.evaluation.choose_operating_point`, ``postprocess`` a
     :class:`~seizure.training.config.PostprocessConfig`, default its defaults), and the
     split's probabilities."""
@@ -314,7 +317,7 @@ def operate(model: BandPowerModel, store: FeatureStore | str | Path, split: str 
 
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     pp = PostprocessConfig() if postprocess is None else postprocess
-    records = store.records(split)
+    records = store.records(split) if records is None else list(records)
     if not records:
         raise SeizureError(f"no {split!r} recordings to choose the band-power baseline's operating point on",
                            store.root)

@@ -12,12 +12,15 @@ from seizure.commands import _args
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train a CNN + recurrent model on a feature store (train split; dev for selection)",
+        help="train a CNN + recurrent model on a feature store (train split; dev, or a tuning split carved "
+        "from train when the store has no eval split, for selection)",
         description="Train the model of an experiment config on the store's train split, evaluate on dev "
         "every epoch, keep the best epoch and choose the post-processing operating point on dev for the "
-        "config's false-alarm target. Writes OUTDIR/best.pt (for `seizure score`), last.pt (resume), "
-        "metrics.csv, training_curve.png and resolved_config.toml. Re-running with the same config "
-        "resumes an interrupted run.",
+        "config's false-alarm target. A store without eval recordings: a seeded, patient-disjoint share of "
+        "the train patients (train.tuning_fraction, train.tuning_seed; recorded in STORE/tuning.json, the "
+        "manifest and best.pt) replaces dev for selection, and dev is left to be scored. Writes "
+        "OUTDIR/best.pt (for `seizure score`), last.pt (resume), metrics.csv, training_curve.png and "
+        "resolved_config.toml. Re-running with the same config resumes an interrupted run.",
     )
     p.add_argument("store", metavar="STORE", help="feature store made by `seizure preprocess`")
     p.add_argument("out", metavar="OUTDIR", help="output folder (created if needed)")
@@ -44,9 +47,14 @@ def run(args: argparse.Namespace) -> int:
     s = result.summary
     op = result.operating_point
     print(f"epochs run: {s.get('epochs_run')}, best epoch: {s.get('best_epoch')}")
-    print(f"dev ({s.get('dev_hours', 0):.2f} h, {s.get('dev_seizures', 0)} seizures): sensitivity "
+    splits = s.get("splits", {})
+    print(f"selected on {splits.get('tune', 'dev')} ({s.get('dev_hours', 0):.2f} h, {s.get('dev_seizures', 0)} seizures): sensitivity "
           f"{100 * s.get('dev_sensitivity', 0):.1f}% at {s.get('dev_fa_per_24h', 0):.2f} FA/24h "
           f"({s.get('method')}, target {s.get('target_fa_per_24h')})")
+    if splits.get("tuning"):
+        t = splits["tuning"]
+        print(f"the store has no eval split: {len(t['patients'])} train patients carved as the tuning split "
+              f"(seed {t['seed']}, fraction {t['fraction']:g}); score this model on dev")
     print(f"operating point: threshold {op.threshold:.3f}, smooth {op.smooth_s:g} s, min duration "
           f"{op.min_duration_s:g} s, merge gap {op.merge_gap_s:g} s")
     if "sparsity" in s:

@@ -24,6 +24,8 @@ from seizure.study.runner import (
     record_failure,
     threads_per_job,
 )
+from seizure.store import split_plan
+from seizure.study.baseline import FOLDER, run_baseline
 from seizure.study.spec import Study, load_study
 from seizure.study.tables import write_tables
 
@@ -40,25 +42,14 @@ class StudyResult:
 
     study: Study
     out_dir: Path
-    split: str
+    split: str                       # the split scored
     planned: int = 0
     skipped: int = 0                 # finished before this invocation
     done: int = 0                    # finished now
     failed: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None  # the baseline's result.json (or its failure)
     tables: dict[str, Path] = field(default_factory=dict)
     elapsed_s: float = 0.0
-
-
-def evaluation_split(store_path: str | Path) -> str:
-    """``eval`` when the store has eval recordings, else ``dev`` (logged: optimistic)."""
-    from seizure.store import FeatureStore
-
-    store = FeatureStore(store_path)
-    if store.records("eval"):
-        return "eval"
-    log.warning("the store has no eval recordings: runs are scored on dev, where their operating point was chosen "
-                "(optimistic)")
-    return "dev"
 
 
 def _check_jobs(jobs: int) -> None:
@@ -70,13 +61,16 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
               seeds: int | None = None, overrides: list[str] | tuple[str, ...] = (),
               base: str | Path | None = None, only: list[str] | tuple[str, ...] | None = None,
               progress: bool = False, command: str | None = None,
-              status: Callable[[str], None] | None = None) -> StudyResult:
+              status: Callable[[str], None] | None = None, baseline: bool = True) -> StudyResult:
     """Run (or resume) every run of a study and write its tables into ``out_dir``.
 
     ``jobs`` runs train in parallel processes with ``cores // jobs`` torch threads each;
     ``seeds``, ``overrides``, ``base`` and ``only`` as in :func:`~seizure.study.spec.load_study`.
-    ``status`` receives one line per finished run. Failed runs are recorded and the rest
-    goes on (see ``result.failed``); Ctrl-C stops every run at a step boundary, writes
+    ``status`` receives one line per finished run. The split plan
+    (:func:`seizure.store.split_plan`) decides what trains, what tunes and what is scored;
+    with ``baseline`` the fitted band-power baseline is made once for the tables
+    (:mod:`seizure.study.baseline`; its failure is recorded, not raised). Failed runs are
+    recorded and the rest goes on (see ``result.failed``); Ctrl-C stops every run at a step boundary, writes
     the tables of what finished and raises :class:`StudyInterrupted`.
     """
     from seizure.store import FeatureStore
@@ -90,10 +84,17 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
         feature_store.check_recipe(study.config(v, 0).recipe.hash(), what=f"variant {v.name!r} of {study.path}")
     if not feature_store.records("train") or not feature_store.records("dev"):
         raise SeizureError("the store needs 'train' and 'dev' recordings to run a study", store)
+    base_cfg = study.base_config()
+    tunings = {(study.config(v, 0).train.tuning_seed, study.config(v, 0).train.tuning_fraction)
+               for v in study.variants}
+    if len(tunings) > 1:
+        raise ConfigError("every variant must use the same train.tuning_seed and train.tuning_fraction (one split "
+                          "plan per study)", study.path)
+    splits = split_plan(feature_store, seed=base_cfg.train.tuning_seed, fraction=base_cfg.train.tuning_fraction)
     out = Path(out_dir)
     specs = plan(study, out)
     check_folders(specs)
-    split = evaluation_split(store)
+    split = splits.score_split
     result = StudyResult(study, out, split, planned=len(specs))
     todo = [s for s in specs if finished(s) is None]
     result.skipped = len(specs) - len(todo)
@@ -101,7 +102,7 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
     with atomic_write(out / "study.json") as fh:
         json.dump({"study": str(study.path), "name": study.name, "axis": study.axis, "base": str(study.base_path),
                    "overrides": list(study.overrides), "seeds": list(study.seeds), "store": str(store),
-                   "split": split, "command": command,
+                   "split": split, "splits": splits.to_dict(), "command": command,
                    "runs": [{"variant": s.variant, "seed": s.seed, "config_hash": s.config_hash} for s in specs]},
                   fh, indent=1)
         fh.write("\n")
@@ -115,6 +116,9 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
     interrupted = False
     try:
         _run_all(todo, store, split, jobs, threads, result, progress, status)
+        if baseline:
+            result.baseline = run_baseline(feature_store, splits, out / FOLDER, base_cfg.postprocess,
+                                           progress=progress)
     except KeyboardInterrupt:
         interrupted = True
     result.tables = write_tables(study, specs, out, store=store, command=command)

@@ -5,6 +5,8 @@ Each run (variant x seed) lives in ``OUT/runs/<variant>/seed<k>/``::
     run.json            variant, seed and config hash (written when the run starts)
     resolved_config.toml, best.pt, last.pt, metrics.csv, training_curve.png   (seizure train)
     eval_probs.npz, eval_report.json, det.json                              (evaluation)
+                        eval_report.json also holds the equal-FA points: for each of
+                        FA_TARGETS the operating point chosen on the tuning split, scored
     result.json         the run's figures; written LAST, so it marks a finished run
     failed.json         the one-line error of a failed run (removed when it is retried)
     run.log             the run's log
@@ -35,6 +37,7 @@ from seizure.study.spec import Study, config_hash
 log = logging.getLogger(__name__)
 
 RESULT, FAILED, RUN = "result.json", "failed.json", "run.json"
+FA_TARGETS = (1.0, 2.0, 6.0, 10.0)  # FA/24h targets of the equal-false-alarm tables
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,9 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from seizure.evaluation import evaluate_run
-    from seizure.training.loop import TrainingInterrupted, train
+    from seizure.store import FeatureStore, split_plan
     from seizure.training.config import from_dict
+    from seizure.training.loop import TrainingInterrupted, train
 
     run_dir = Path(job["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +177,10 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
             json.dump({k: job[k] for k in ("variant", "seed", "config_hash", "split")}, fh, indent=1)
         trained = train(job["store"], run_dir, cfg, progress=False)
         t_train = time.monotonic() - t0
-        evaluated = evaluate_run(trained.best_path, job["store"], job["split"], run_dir)
+        plan = split_plan(FeatureStore(job["store"]), seed=cfg.train.tuning_seed, fraction=cfg.train.tuning_fraction,
+                          record=False)
+        evaluated = evaluate_run(trained.best_path, job["store"], job["split"], run_dir, tune_records=plan.tune,
+                                 fa_targets=FA_TARGETS)
         s = trained.summary
         history = trained.metrics
         train_s = float(history[-1]["elapsed_s"]) if history else t_train

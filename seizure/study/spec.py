@@ -6,6 +6,8 @@ A study file (TOML, under ``configs/study/``) looks like::
     axis = "cell"                        # one of AXES
     base = "../paper_cnn_lstm.toml"      # experiment config, relative to this file
     seeds = 3                            # runs per variant: train.seed = 0 .. seeds-1
+    reference = "lstm"                   # optional: the variant the others are compared with
+                                         # (default REFERENCES[axis])
     set = ["train.epochs=10"]            # optional overrides of the base, for every variant
     description = "..."                  # optional, shown above the table
 
@@ -38,7 +40,9 @@ AXES: dict[str, str] = {
     "initializer": "model.init",
     "regularizer": "model.regularizers",
 }
-STUDY_KEYS = ("axis", "base", "description", "name", "seeds", "set")
+# axis name -> the variant every other one is compared with (the paper's choice on that axis)
+REFERENCES: dict[str, str] = {"cell": "lstm", "initializer": "orthogonal", "regularizer": "none"}
+STUDY_KEYS = ("axis", "base", "description", "name", "reference", "seeds", "set")
 VARIANT_KEYS = ("model", "note", "postprocess", "train")
 MAX_SEEDS = 100
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -69,6 +73,7 @@ class Study:
     overrides: tuple[str, ...]
     variants: tuple[Variant, ...]
     description: str = ""
+    reference: str = ""      # the variant the paired comparisons are made against
 
     def base_data(self) -> dict[str, Any]:
         """The base config (with the study's and the caller's overrides) as a dict."""
@@ -159,7 +164,7 @@ def load_study(path: str | Path, *, seeds: int | None = None, overrides: list[st
     file_sets = head.get("set", [])
     if not isinstance(file_sets, list) or not all(isinstance(s, str) for s in file_sets):
         raise ConfigError("[study] set must be a list of 'key=value' strings", path)
-    for name in ("name", "description"):
+    for name in ("name", "description", "reference"):
         if name in head and not isinstance(head[name], str):
             raise ConfigError(f"[study] {name} must be a string, got {head[name]!r}", path)
     name = head.get("name", path.stem)
@@ -176,8 +181,16 @@ def load_study(path: str | Path, *, seeds: int | None = None, overrides: list[st
         variants = [v for v in variants if v.name in only]
     all_sets = [*file_sets, *overrides]
     _check_overrides(all_sets, variants, axis, path)
+    reference = head.get("reference", REFERENCES[axis])
+    names = [v.name for v in variants]
+    if "reference" in head and reference not in _names(raw):
+        raise ConfigError(f"[study] reference {reference!r} is not a variant; valid: "
+                          f"{', '.join(sorted(_names(raw)))}", path)
+    if reference not in names:  # --only left it out (or the axis default is absent): compare with the first
+        reference = names[0]
     study = Study(path=path, name=name, axis=axis, base_path=base_path, seeds=tuple(range(n_seeds)),
-                  overrides=tuple(all_sets), variants=tuple(variants), description=head.get("description", ""))
+                  overrides=tuple(all_sets), variants=tuple(variants), description=head.get("description", ""),
+                  reference=reference)
     try:
         study.base_config()
     except ConfigError as exc:
@@ -185,6 +198,11 @@ def load_study(path: str | Path, *, seeds: int | None = None, overrides: list[st
     for v in variants:
         study.config(v, 0)
     return study
+
+
+def _names(raw: dict[str, Any]) -> list[str]:
+    table = raw.get("variants")
+    return list(table) if isinstance(table, dict) else []
 
 
 def _variants(table: Any, axis: str, path: Path) -> list[Variant]:

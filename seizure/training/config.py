@@ -38,7 +38,10 @@ class TrainConfig:
     loss), ``last`` the final one (with an annealed learning rate, the most settled
     weights; useful when the dev split is too small to rank epochs). Either way the
     operating point is chosen on dev for that epoch. ``device``: ``auto`` picks CUDA when
-    present, else CPU.
+    present, else CPU. ``tuning_fraction`` and ``tuning_seed``: for a store without eval
+    recordings, the share of train patients carved (seeded) as the tuning split where the
+    epoch and operating point are chosen, so that dev can be scored
+    (:func:`seizure.store.split_plan`).
     """
 
     seed: int = 0
@@ -69,6 +72,8 @@ class TrainConfig:
     eval_context_s: int = 120
     eval_batch_size: int = 16
     normalization_seconds: int = 3600
+    tuning_fraction: float = 0.2
+    tuning_seed: int = 0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "crop_s", "eval_window_s", "eval_batch_size", "channel_dropout_max",
@@ -84,6 +89,8 @@ class TrainConfig:
         for name in ("seizure_crop_fraction", "channel_dropout", "warmup_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"train.{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0.0 < self.tuning_fraction < 1.0:
+            raise ValueError(f"train.tuning_fraction must be in (0, 1), got {self.tuning_fraction}")
         if self.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {self.lr}")
         for name in ("pos_weight", "lr_decay", "grad_clip", "max_minutes"):

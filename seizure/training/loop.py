@@ -1,7 +1,10 @@
 """The training loop: ``train(store_path, out_dir, cfg, progress) -> TrainResult``.
 
-Patient-wise splits come from the store (its ``train`` and ``dev`` records). Every epoch
-ends with a dev evaluation (loss, and the best OVLP/SzCORE sensitivity at the target
+Patient-wise splits come from the store's split plan (:func:`seizure.store.split_plan`):
+train on ``train`` and select on ``dev``; a store without eval recordings trains on part
+of ``train`` and selects on the patients carved from it (the ``tune`` split, recorded in
+the store and in ``best.pt``'s summary), so that dev stays unseen. "dev" below is the
+split selected on. Every epoch ends with a dev evaluation (loss, and the best OVLP/SzCORE sensitivity at the target
 false-alarm rate over the post-processing candidates), a row in ``metrics.csv``, the
 training-curve PNG and ``last.pt`` (everything needed to resume: optimiser, scheduler,
 RNG state, the sampler position, the best weights so far). The best epoch on dev (the
@@ -41,7 +44,7 @@ from seizure.models import build_model
 from seizure.models.regularizers import param_groups, penalty
 from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
-from seizure.store import FeatureStore
+from seizure.store import FeatureStore, SplitPlan, split_plan
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
 from seizure.evaluation import dev_result
 from seizure.training.sampler import CropSampler, feature_statistics
@@ -141,31 +144,27 @@ def train(store_path: str | Path, out_dir: str | Path, cfg: ExperimentConfig, pr
     store.check_recipe(cfg.recipe.hash(), what="config")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train_recs, dev_recs = store.records("train"), store.records("dev")
-    if not train_recs:
-        raise SeizureError("the store has no 'train' recordings to train on", store.root)
-    if not dev_recs:
-        raise SeizureError("the store has no 'dev' recordings for model selection and the operating point",
-                           store.root)
-    overlap = {r.patient for r in train_recs} & {r.patient for r in dev_recs}
+    splits = split_plan(store, seed=cfg.train.tuning_seed, fraction=cfg.train.tuning_fraction)
+    overlap = {r.patient for r in splits.fit} & {r.patient for r in splits.tune}
     if overlap:
-        raise SeizureError(f"patient {sorted(overlap)[0]} is in both train and dev; splits must be patient-wise",
-                           store.root)
+        raise SeizureError(f"patient {sorted(overlap)[0]} is in both train and {splits.tune_split}; splits must be "
+                           "patient-wise", store.root)
     device = pick_device(cfg.train.device)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     try:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
-        return _train(store, out, train_recs, dev_recs, cfg, device, progress, resume, should_stop)
+        return _train(store, out, splits, cfg, device, progress, resume, should_stop)
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: ExperimentConfig, device: torch.device,
+def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentConfig, device: torch.device,
            progress: bool, resume: bool, should_stop: Callable[[], bool] | None) -> TrainResult:
     tc = cfg.train
+    train_recs, dev_recs = splits.fit, splits.tune
 
     last_path, best_path = out / "last.pt", out / "best.pt"
     state = _resume_state(last_path, cfg) if resume else None
@@ -215,8 +214,9 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
             return _result(out, cfg, history, interrupted=False)
         log.info("resuming from %s at epoch %d step %d", last_path, epoch + 1, step)
 
-    log.info("training on %d recordings (%.2f h, %d seizure s), dev %d recordings; %d steps/epoch, device %s",
-             len(train_recs), sampler.total_s / 3600, sampler.positive_s, len(dev_recs), steps, device)
+    log.info("training on %d recordings (%.2f h, %d seizure s), selecting on %s (%d recordings); %d steps/epoch, "
+             "device %s", len(train_recs), sampler.total_s / 3600, sampler.positive_s, splits.tune_split,
+             len(dev_recs), steps, device)
     t0 = time.monotonic() - elapsed0
     patience = reg.early_stopping_patience if cfg.model.uses("early_stopping") else None
     time_up = False
@@ -318,6 +318,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
     model.load_state_dict(best["model_state"])
     op = OperatingPoint(**best["operating_point"])
     summary = _summary(cfg, history, best, dev_recs)
+    summary["splits"] = splits.to_dict()
     if svd:
         summary["sparsity"] = sparsity_report(model)
     checkpoint.save(best_path, checkpoint.make(model, cfg, cfg.recipe, op, list(store.channels), summary))
