@@ -345,7 +345,15 @@ def split_plan(store: FeatureStore, *, seed: int = 0, fraction: float = 0.2, rec
     if not dev:
         raise SeizureError("the store has no 'dev' recordings for model selection and the operating point",
                            store.root)
-    if store.records("eval"):
+    evals = store.records("eval")
+    for a, b in (("train", dev), ("train", evals), ("dev", evals)):
+        first = train if a == "train" else dev
+        overlap = {r.patient for r in first} & {r.patient for r in b}
+        if overlap:
+            other = b[0].split
+            raise SeizureError(f"patient {sorted(overlap)[0]} is in both {a} and {other}; splits must be "
+                               "patient-wise", store.root)
+    if evals:
         return SplitPlan(train, dev, "dev", "eval")
     patients = carve_tuning(train, seed, fraction)
     tuning = {"from": "train", "seed": int(seed), "fraction": float(fraction), "patients": patients}

@@ -14,8 +14,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "study",
         help="run a study grid (one axis: cell, initializer or regularizer; several seeds) and tabulate it",
         description="Train every variant of a study file (configs/study/*.toml) with several seeds on a feature "
-        "store, score each run on the store's eval split at its dev-chosen operating point, and write "
-        "DIR/results.md, results.csv, runs.csv and det.png. Runs live in DIR/runs/<variant>/seed<k>/; a finished "
+        "store, score each run on the store's eval split at its dev-chosen operating point (a store without eval: "
+        "epochs and operating points chosen on a tuning split carved from train, dev scored), fit the band-power "
+        "baseline once, and write DIR/results.md (bootstrap intervals, paired differences against the reference "
+        "variant and the baseline, equal-FA points chosen on dev), results.csv, comparisons.csv, runs.csv and "
+        "det.png. Runs live in DIR/runs/<variant>/seed<k>/; a finished "
         "run (same resolved config) is not redone, an interrupted one resumes, a failed one is recorded and the "
         "rest goes on (exit status 1 if any failed).",
     )

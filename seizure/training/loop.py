@@ -145,10 +145,6 @@ def train(store_path: str | Path, out_dir: str | Path, cfg: ExperimentConfig, pr
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     splits = split_plan(store, seed=cfg.train.tuning_seed, fraction=cfg.train.tuning_fraction)
-    overlap = {r.patient for r in splits.fit} & {r.patient for r in splits.tune}
-    if overlap:
-        raise SeizureError(f"patient {sorted(overlap)[0]} is in both train and {splits.tune_split}; splits must be "
-                           "patient-wise", store.root)
     device = pick_device(cfg.train.device)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     try:
