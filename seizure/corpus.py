@@ -61,14 +61,25 @@ class CorpusEntry:
     montage_dir: str  # e.g. 01_tcp_ar
     path: Path
     sidecar: Path | None  # annotation file (csv_bi preferred), if any
-    layout: str  # "v2" | "v1.5"
+    layout: str  # "v2" | "v1.5" | "bids"
 
 
-def discover(root: str | Path) -> list[CorpusEntry]:
-    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, sorted by split and id."""
+def discover(root: str | Path, split_file: str | Path | None = None, split_seed: int = 0) -> list[CorpusEntry]:
+    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, or of a BIDS dataset
+    (:mod:`seizure.io.bids`: split by ``split_file``, else seeded by subject), sorted by
+    split and id."""
     root = Path(root)
     if not root.is_dir():
-        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder)", root)
+        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder or a BIDS dataset)", root)
+    from seizure.io import bids
+
+    if bids.is_bids_root(root):
+        entries = bids.corpus_entries(root, split_file, split_seed)
+        _check_unique(entries, root)
+        return sorted(entries, key=lambda e: (SPLITS.index(e.split), e.rec_id))
+    if split_file is not None:
+        raise ConfigError("a split file applies to BIDS datasets only (a TUSZ tree is split by its folders)",
+                          split_file)
     base = len(root.parts) - 1  # index of root's own name: ROOT may itself be a split folder
     entries: list[CorpusEntry] = []
     unmatched: list[Path] = []
@@ -203,8 +214,10 @@ class _Outcome:
 
 def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, jobs: int = 1,
                progress: bool = False, splits: Sequence[str] | None = None,
-               chunk_s: float = CHUNK_S) -> PreprocessSummary:
-    """Preprocess every recording of a corpus into a feature store (resumable, parallel)."""
+               chunk_s: float = CHUNK_S, split_file: str | Path | None = None,
+               split_seed: int = 0) -> PreprocessSummary:
+    """Preprocess every recording of a corpus into a feature store (resumable, parallel);
+    ``split_file``/``split_seed``: the split of a BIDS dataset (see :func:`discover`)."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     if splits is not None:
@@ -213,7 +226,7 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
     feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
     started = time.perf_counter()
-    entries = discover(corpus_root)
+    entries = discover(corpus_root, split_file, split_seed)
     if splits is not None:
         entries = [e for e in entries if e.split in set(splits)]
     writer = StoreWriter(store_root, recipe, feature_info(recipe))

@@ -30,6 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "the reference events of an annotation sidecar when there is one")
     p.add_argument("--probabilities", action="store_true",
                    help="also write NAME_probs.csv: 'second,probability', one row per whole second")
+    p.add_argument("--layout", choices=("auto", "bids", "flat"), default="auto",
+                   help="bids: a BIDS derivative mirroring sub-*/[ses-*/]eeg/ with <recording>_events.tsv named as "
+                   "the reference (what szcore-evaluation reads) and dataset_description.json; flat: every output in "
+                   "DIR; auto (default): bids when every input lies in a BIDS dataset")
     p.add_argument("-j", "--jobs", type=_args.positive_int, default=1, metavar="N",
                    help="recordings scored in parallel processes (default 1)")
     p.add_argument("--min-channels", type=_args.positive_int, default=None, metavar="N",
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = score_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
                               jobs=args.jobs, min_channels=args.min_channels, precision=args.precision,
+                              layout=args.layout,
                               progress=not args.quiet and sys.stderr.isatty())
     except InputError as exc:
         print(f"seizure score: error: {exc}", file=sys.stderr)
