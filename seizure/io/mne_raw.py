@@ -186,8 +186,9 @@ def from_mne(annotations: mne.Annotations, *, duration_s: float | None = None, f
     Descriptions that are seizure or background labels (TUH: ``seiz``, ``fnsz``, ``bckg``,
     ...; SzCORE: ``sz``, ``sz_*``) become events; others (``BAD_*``, ``EDGE boundary``, ...)
     are skipped with a note in the log, unless listed in ``labels`` (kept as background).
-    When the annotations carry an ``orig_time``, ``first_time_s`` (the Raw's
-    ``first_time``) is subtracted so that events start from the recording's first sample."""
+    For annotations as a Raw holds them (``raw.annotations``: onsets count from sample 0,
+    before ``first_samp``), pass ``first_time_s=raw.first_time``: it is subtracted so that
+    events start from the Raw's first sample."""
     import mne
 
     from seizure.events import is_seizure_label
@@ -196,7 +197,7 @@ def from_mne(annotations: mne.Annotations, *, duration_s: float | None = None, f
     if not isinstance(annotations, mne.Annotations):
         raise TypeError(f"annotations must be mne.Annotations, got {type(annotations).__name__}")
     keep = set(labels or ())
-    shift = float(first_time_s) if annotations.orig_time is not None else 0.0
+    shift = float(first_time_s)
     events: list[Event] = []
     skipped: dict[str, int] = {}
     for onset, length, text in zip(annotations.onset, annotations.duration, annotations.description):
