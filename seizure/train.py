@@ -9,3 +9,7 @@ from seizure.training.loop import TrainingInterrupted, TrainResult, train
 
 __all__ = ["ExperimentConfig", "PostprocessConfig", "TrainConfig", "TrainResult", "TrainingInterrupted",
            "load_config", "to_toml", "train"]
+
+from seizure.api import callable_module, train as _train  # noqa: E402
+
+callable_module(__name__, _train)  # ``seizure.train(...)`` still calls the API once this module is imported
