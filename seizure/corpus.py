@@ -232,6 +232,7 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     writer = StoreWriter(store_root, recipe, feature_info(recipe))
     summary = PreprocessSummary(writer.root, found=len(entries))
     with _store_lock(writer.root):
+        _check_splits(entries, writer)
         _remove_stale_temps(writer.root / "records")
         todo = [e for e in entries if not writer.is_done(e.rec_id)]
         summary.skipped = len(entries) - len(todo)
@@ -249,6 +250,18 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _check_splits(entries: list[CorpusEntry], writer: StoreWriter) -> None:
+    """Refuse a store whose finished recordings were split otherwise (e.g. a BIDS dataset run
+    again with another --splits or --split-seed): one patient would be in two splits."""
+    split_of = {e.rec_id: e.split for e in entries}
+    for meta in writer.records(status=None):
+        new = split_of.get(meta.rec_id)
+        if new is not None and new != meta.split:
+            raise ConfigError(f"recording {meta.rec_id} is in split {meta.split} in this store but in {new} now "
+                              "(another split file or seed?); use a new store, or the split it was made with",
+                              writer.root)
 
 
 def _run(todo: list[CorpusEntry], store_root: Path, recipe: Recipe, jobs: int, progress: bool,

@@ -156,3 +156,16 @@ def test_score_writes_a_derivative_with_its_description(ds, tmp_path):
     assert sorted(p.name for p in (tmp_path / "flat").glob("*_events.tsv"))[0] == \
         "sub-01_ses-01_task-szMonitoring_run-00_eeg_events.tsv" and len(flat.results) == 4
     assert not (tmp_path / "flat" / "dataset_description.json").exists()
+
+
+def test_a_store_refuses_another_split_of_the_same_recordings(ds, tmp_path):
+    from seizure.corpus import preprocess, recipe_from_config
+
+    recipe = recipe_from_config(None, ["recipe.feature=spectrogram", "recipe.min_channels=1"])
+    splits = tmp_path / "splits.tsv"
+    splits.write_text("participant_id\tsplit\nsub-01\ttrain\nsub-02\tdev\nsub-03\teval\n")
+    summary = preprocess(ds, tmp_path / "store", recipe, split_file=splits)
+    assert summary.done == 4 and summary.failed == 0
+    splits.write_text("participant_id\tsplit\nsub-01\tdev\nsub-02\ttrain\nsub-03\teval\n")
+    with pytest.raises(ConfigError, match="is in split train in this store but in dev now"):
+        preprocess(ds, tmp_path / "store", recipe, split_file=splits)

@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(read and processed in chunks: memory stays bounded for day-long files) and write, in DIR, "
         "NAME.csv_bi (TUSZ; rows cover the whole file, seiz rows carry the mean probability as "
         "confidence) and NAME_events.tsv (SzCORE/BIDS). NAME is the EDF's stem; inputs sharing a stem "
-        "get their parent folders prepended. Channels a recording lacks are zero-filled and masked (a "
+        "get their parent folders prepended. For a BIDS dataset (--layout auto or bids) DIR becomes a BIDS "
+        "derivative: DIR/sub-*/[ses-*/]eeg/<recording>_events.tsv, the reference events' own name, and "
+        "DIR/dataset_description.json. Channels a recording lacks are zero-filled and masked (a "
         "warning lists them); below the minimum number of usable channels the file is refused. "
         "Exit status: 0 all scored, 1 some failed (each named with its reason; the others are written), "
         "2 usage errors.",
