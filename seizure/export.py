@@ -165,7 +165,9 @@ def _load_backend(path: Path, fmt: str) -> Any:
     if fmt == "torchscript":
         import torch
 
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.9 steers towards torch.export
+            module = torch.jit.load(str(path), map_location="cpu").eval()
 
         def run_ts(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
             with torch.no_grad():

@@ -18,7 +18,8 @@ from seizure.inspect import format_report, inspect_edf
 from seizure.io import bids
 from seizure.io.annotations import find_sidecar
 from seizure.pipeline import labels_for
-from seizure.score import score_files
+from seizure.events import Event
+from seizure.score import _reference_events, score_files
 from seizure.scoring.report import evaluate_paths
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "bids"
@@ -46,6 +47,7 @@ def test_discover_pairs_each_recording_with_its_events_and_ignores_the_rest(ds, 
     assert (e.patient, e.session) == ("sub-01", "ses-01")
     assert e.sidecar == ds / f"{RUN00}_events.tsv"  # the name without _eeg
     assert find_sidecar(e.path) == e.sidecar
+    assert _reference_events(e.path, 2.0) == [Event(0.5, 1.5)]  # what `seizure score --plot` draws
     labels = labels_for(e.path, 2.0)  # what preprocessing reads: the fixture's 0.5-1.5 s seizure
     assert labels.per_second.tolist() == [1, 0] and labels.sidecar == e.sidecar  # midpoints 0.5 in, 1.5 out
 
