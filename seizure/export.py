@@ -126,7 +126,13 @@ def export(checkpoint_path: str | Path, fmt: str, out: str | Path) -> ExportResu
             xs, ms = example(seconds, batch)
             with torch.no_grad():
                 expected = model(xs, ms).numpy()
-            got = runner(xs.numpy(), ms.numpy())
+            try:
+                got = runner(xs.numpy(), ms.numpy())
+            except Exception as exc:  # onnxruntime / TorchScript errors: a graph traced for one length only
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+                raise CheckpointError(f"the exported {fmt} model fails on a {seconds} s input ({reason}); a "
+                                      "recurrent cell that runs as a Python loop over time (minimalrnn) is traced "
+                                      "for one length and cannot be exported", checkpoint_path) from None
             if got.shape != expected.shape:
                 raise CheckpointError(f"the exported {fmt} model returns shape {got.shape} for {seconds} s, "
                                       f"expected {expected.shape}", checkpoint_path)

@@ -10,7 +10,7 @@ import pytest
 
 from bids_factory import TINY, make_checkpoint, write_recording
 from seizure import checkpoint, cli
-from seizure.errors import ConfigError
+from seizure.errors import CheckpointError, ConfigError
 from seizure.export import ExportedModel, export, meta_path
 from seizure.pipeline import process_edf
 from seizure.score import score_recording
@@ -56,3 +56,11 @@ def test_export_refuses_unknown_formats_and_a_json_target(scored, tmp_path):
         export(model, "tflite", tmp_path / "m.tflite")
     with pytest.raises(ConfigError, match="JSON is written beside it"):
         export(model, "torchscript", tmp_path / "m.json")
+
+
+def test_a_model_traced_for_one_length_only_is_refused(tmp_path):
+    """The minimalRNN runs its Python loop over time at inference: tracing unrolls it."""
+    model = make_checkpoint(tmp_path / "mrnn.pt", overrides=[*TINY, "model.cell=minimalrnn"])
+    with pytest.raises(CheckpointError, match="traced for one length and cannot be exported"):
+        export(model, "torchscript", tmp_path / "m.ts")
+    assert not (tmp_path / "m.ts").exists() and not (tmp_path / "m.json").exists()
