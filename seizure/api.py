@@ -12,9 +12,9 @@ Six functions, one per stage, each with the CLI command's defaults:
   (``seizure evaluate``).
 
 Heavy libraries (torch, mne) are imported when a function is called, so ``import seizure``
-stays fast. ``seizure.train`` and ``seizure.synth`` are also the names of submodules:
-importing one rebinds the package attribute to the module, so those modules are made
-callable (:func:`callable_module`) and ``seizure.train(...)`` works either way.
+stays fast. ``seizure.preprocess`` and ``seizure.synth`` are also the names of
+subpackages: importing one rebinds the package attribute to it, so those packages are made
+callable (:func:`callable_module`) and ``seizure.preprocess(...)`` works either way.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 
     from seizure.checkpoint import Checkpoint
     from seizure.corpus import PreprocessSummary
-    from seizure.score import ScoreResult, ScoreSummary
+    from seizure.detect import ScoreResult, ScoreSummary
     from seizure.scoring.report import Report
     from seizure.synth import SynthSummary
-    from seizure.train import TrainResult
+    from seizure.training.loop import TrainResult
 
 __all__ = ["evaluate_paths", "preprocess", "score_files", "score_raw", "synth", "train"]
 
@@ -74,8 +74,8 @@ def score_files(model: str | Path, inputs: Sequence[str | Path], out_dir: str | 
                 ) -> ScoreSummary:
     """Score EDF files, folders or list files with a checkpoint into ``out_dir`` (options:
     ``layout``, ``plot``, ``probabilities``, ``jobs``, ``min_channels``, ``precision``; see
-    :func:`seizure.score.score_files`)."""
-    from seizure.score import score_files as run
+    :func:`seizure.detect.detect_files`)."""
+    from seizure.detect import detect_files as run
 
     return run(model, inputs, out_dir, **options)
 
@@ -91,8 +91,8 @@ def score_raw(checkpoint: str | Path | Checkpoint, raw: mne.io.BaseRaw, **option
 def evaluate_paths(ref: str | Path, hyp: str | Path, **options: Any) -> Report:
     """NEDC OVLP/TAES/epoch and SzCORE scores of hypothesis against reference annotations
     (directories, BIDS datasets, list files or files; see
-    :func:`seizure.scoring.report.evaluate_paths`)."""
-    from seizure.scoring.report import evaluate_paths as run
+    :func:`seizure.scoring.report.report_paths`)."""
+    from seizure.scoring.report import report_paths as run
 
     return run(ref, hyp, **options)
 

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import features as feats
+from seizure.preprocess import features as feats
 from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import safe_name
 from seizure.io.annotations import find_sidecar
-from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
-from seizure.recipe import Recipe
-from seizure.store import RecordMeta, StoreWriter
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
+from seizure.preprocess.recipe import Recipe
+from seizure.store import RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ def discover(root: str | Path, split_file: str | Path | None = None, split_seed:
     from seizure.io import bids
 
     if bids.is_bids_root(root):
-        entries = bids.corpus_entries(root, split_file, split_seed)
+        entries = [CorpusEntry(safe_name(r.path.stem), split, r.subject, r.session, "eeg", r.path,
+                               r.events_path if r.events_path.is_file() else None, "bids")
+                   for r, split in bids.split_recordings(root, split_file, split_seed)]
         _check_unique(entries, root)
         return sorted(entries, key=lambda e: (SPLITS.index(e.split), e.rec_id))
     if split_file is not None:
@@ -224,7 +226,6 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         bad = sorted(set(splits) - set(SPLITS))
         if bad:
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
-    feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
     started = time.perf_counter()
     entries = discover(corpus_root, split_file, split_seed)
     if splits is not None:

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from seizure.io.mne_raw import RawReader
-from seizure.pipeline import CHUNK_S, EdfPipeline
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline
 from seizure.postprocess import probs_to_events
-from seizure.score import ScoreResult, inference_batch_size, recipe_for
+from seizure.detect import ScoreResult, recipe_for
 
 if TYPE_CHECKING:
     import mne
@@ -39,17 +39,15 @@ log = logging.getLogger(__name__)
 def _probs(ckpt: Checkpoint, reader: RawReader, recipe: Any, chunk_s: float, mask: np.ndarray | None,
            precision: str) -> tuple[np.ndarray, Any, EdfPipeline]:
     from seizure.errors import RecipeMismatchError
-    from seizure.models.inference import predict_probs
+    from seizure.evaluation import probabilities
 
-    tc = ckpt.config.train
     with EdfPipeline(reader.path, recipe, chunk_s, reader=reader) as pipe:  # type: ignore[arg-type]
         if ckpt.channels and list(ckpt.channels) != list(pipe.channels):
             raise RecipeMismatchError(f"the model expects channels {', '.join(ckpt.channels)} but the recipe "
                                       f"forms {', '.join(pipe.channels)}", ckpt.path)
         use = pipe.plan.mask if mask is None else mask
-        probs = predict_probs(ckpt.model, (c.features for c in pipe.feature_chunks()), pipe.frames_per_s, use,
-                              window_s=tc.eval_window_s, context_s=tc.eval_context_s,
-                              batch_size=inference_batch_size(ckpt), precision=precision)
+        probs = probabilities(ckpt.model, (c.features for c in pipe.feature_chunks()), pipe.frames_per_s, use,
+                              ckpt.config.train, precision=precision)
         report = pipe.report()
     return probs, report, pipe
 
@@ -59,7 +57,7 @@ def score_raw(checkpoint: str | Path | Checkpoint, raw: mne.io.BaseRaw, *, min_c
     """Seizure probabilities (one per whole second) and events of an ``mne.io.BaseRaw``.
 
     ``checkpoint``: a path to ``best.pt`` or a loaded :class:`~seizure.checkpoint.Checkpoint`.
-    Returns a :class:`~seizure.score.ScoreResult` (``outputs`` empty) whose
+    Returns a :class:`~seizure.detect.ScoreResult` (``outputs`` empty) whose
     ``to_annotations()`` gives ``mne.Annotations`` placed on the Raw's timeline.
     Channels in ``raw.info["bads"]`` are treated as missing (zero-filled and masked).
     """

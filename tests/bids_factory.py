@@ -13,9 +13,9 @@ from seizure.events import Event
 from seizure.io.annotations import write_szcore_tsv
 from seizure.io.edf import write_edf
 from seizure.models import build_model
-from seizure.pipeline import feature_info
+from seizure.store import feature_info
 from seizure.postprocess import OperatingPoint
-from seizure.train import load_config
+from seizure.training.config import load_config
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",

@@ -23,10 +23,10 @@ def test_the_package_exports_the_documented_functions():
         assert callable(fn) and name in seizure.__all__
         assert (fn.__doc__ or "").strip(), name
     importlib.import_module("seizure.synth")
-    importlib.import_module("seizure.train")
-    # importing the submodules of the same names rebinds them: still callable, still the API
-    assert callable(seizure.train) and callable(seizure.synth)
-    assert seizure.train.load_config is not None  # and still the modules
+    importlib.import_module("seizure.preprocess.pipeline")
+    # importing the subpackages of the same names rebinds them: still callable, still the API
+    assert callable(seizure.preprocess) and callable(seizure.synth)
+    assert seizure.preprocess.pipeline.EdfPipeline is not None and seizure.synth.SynthParams is not None
     assert "store" in inspect.signature(seizure.api.train).parameters
 
 

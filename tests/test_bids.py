@@ -17,10 +17,10 @@ from seizure.errors import ConfigError, SeizureError
 from seizure.inspect import format_report, inspect_edf
 from seizure.io import bids
 from seizure.io.annotations import find_sidecar
-from seizure.pipeline import labels_for
+from seizure.preprocess.pipeline import labels_for
 from seizure.events import Event
-from seizure.score import _reference_events, score_files
-from seizure.scoring.report import evaluate_paths
+from seizure.detect import _reference_events, detect_files as score_files
+from seizure.scoring.report import report_paths as evaluate_paths
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "bids"
 RUN00 = "sub-01/ses-01/eeg/sub-01_ses-01_task-szMonitoring_run-00"

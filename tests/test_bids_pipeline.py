@@ -19,7 +19,7 @@ from timescoring.annotations import Annotation
 from bids_factory import TRAIN_TINY, write_bids
 from seizure import checkpoint, cli
 from seizure.io.annotations import read_annotations
-from seizure.score import score_recording
+from seizure.detect import detect_recording as score_recording
 
 MEASURES = (("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "f1"), ("fa_per_24h", "fpRate"))
 

@@ -12,8 +12,8 @@ from bids_factory import TINY, make_checkpoint, write_recording
 from seizure import checkpoint, cli
 from seizure.errors import CheckpointError, ConfigError
 from seizure.export import ExportedModel, export, meta_path
-from seizure.pipeline import process_edf
-from seizure.score import score_recording
+from seizure.preprocess.pipeline import process_edf
+from seizure.detect import detect_recording as score_recording
 
 HAS_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
 ONNX_REASON = "the onnx extra is not installed (pip install 'seizure[onnx]': onnx, onnxruntime)"

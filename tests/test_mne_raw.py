@@ -17,7 +17,7 @@ from seizure.io import from_mne, read_annotations
 from seizure.io.annotations import write_csv_bi, write_szcore_tsv
 from seizure.io.mne_raw import RawReader, mne_labels
 from seizure.raw import score_raw
-from seizure.score import score_recording
+from seizure.detect import detect_recording as score_recording
 
 CHBMIT = "chbmit/chb05/chb05_06.edf"
 

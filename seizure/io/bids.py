@@ -31,13 +31,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from seizure.errors import ConfigError, SeizureError
-from seizure.fsutil import atomic_write, safe_name
-
-if TYPE_CHECKING:
-    from seizure.corpus import CorpusEntry
+from seizure.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +207,10 @@ def seeded_split(subjects: Iterable[str], seed: int = 0) -> dict[str, str]:
     return split
 
 
-def corpus_entries(root: str | Path, split_file: str | Path | None = None, split_seed: int = 0) -> list[CorpusEntry]:
-    """The recordings of a BIDS dataset as corpus entries (split by subject, see the module
+def split_recordings(root: str | Path, split_file: str | Path | None = None, split_seed: int = 0
+                     ) -> list[tuple[BidsRecording, str]]:
+    """The recordings of a BIDS dataset with their split (by subject, see the module
     docstring); a subject missing from the split file is an error."""
-    from seizure.corpus import SPLITS, CorpusEntry
-
     root = Path(root)
     recs = recordings(root)
     if not recs:
@@ -231,14 +227,9 @@ def corpus_entries(root: str | Path, split_file: str | Path | None = None, split
     else:
         split = seeded_split(subjects, split_seed)
         how = f"seeded patient-wise split (seed {split_seed})"
-    counts = {s: sum(1 for v in (split[x] for x in subjects) if v == s) for s in SPLITS}
-    log.info("%s: %d subjects, %s: %s", root, len(subjects), how, ", ".join(f"{counts[s]} {s}" for s in SPLITS))
-    entries = []
-    for r in recs:
-        rec_id = safe_name(r.path.stem)
-        sidecar = r.events_path if r.events_path.is_file() else None
-        entries.append(CorpusEntry(rec_id, split[r.subject], r.subject, r.session, "eeg", r.path, sidecar, "bids"))
-    return entries
+    counts = {s: sum(1 for x in subjects if split[x] == s) for s in SPLIT_FRACTIONS}
+    log.info("%s: %d subjects, %s: %s", root, len(subjects), how, ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return [(r, split[r.subject]) for r in recs]
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -359,7 +350,7 @@ def check_sidecars(edf: str | Path, fs_hz: float, signals: Sequence[tuple[str, f
 
 def is_eeg_label(label: str) -> bool:
     """An EDF label that names a scalp electrode or a pair of them (``EEG Fp1``, ``T8-P8``)."""
-    from seizure.montage import is_electrode_label, normalise_label
+    from seizure.io.channels import is_electrode_label, normalise_label
 
     name = normalise_label(label)
     return is_electrode_label(name) or ("-" in name and all(is_electrode_label(p) for p in name.split("-")))

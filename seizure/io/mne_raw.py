@@ -1,12 +1,12 @@
 """MNE-Python interop: an ``mne.io.BaseRaw`` read like an EDF, and events <-> ``mne.Annotations``.
 
-:class:`RawReader` gives the chunked pipeline (:class:`seizure.pipeline.EdfPipeline`) the
+:class:`RawReader` gives the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`) the
 same view of a Raw that :class:`~seizure.io.edf.EdfReader` gives of an EDF file, so a Raw
 goes through the checkpoint's own recipe exactly as the file would:
 
 * signals in microvolts (MNE holds EEG in volts), read chunk by chunk with
   ``raw.get_data`` (a Raw that is not preloaded stays on disk);
-* channel names through the one synonym table (:func:`seizure.montage.normalise_label`);
+* channel names through the one synonym table (:func:`seizure.io.channels.normalise_label`);
   MNE's de-duplicated names (``T8-P8-0``, ``T8-P8-1`` where an EDF repeats ``T8-P8``, as
   CHB-MIT does) are read as the repeated label, the first kept, as the EDF reader does;
 * channels in ``raw.info["bads"]``, stimulus channels and TUH's 1 Hz side channels
@@ -33,7 +33,7 @@ import numpy as np
 
 from seizure.errors import EDFError, SeizureError
 from seizure.events import Event
-from seizure.montage import normalise_label
+from seizure.io.channels import normalise_label
 
 if TYPE_CHECKING:
     import mne
@@ -84,7 +84,7 @@ def mne_labels(names: Sequence[str]) -> list[str]:
 
 class RawReader:
     """An ``mne.io.BaseRaw`` with the reading interface of :class:`~seizure.io.edf.EdfReader`
-    (what :class:`~seizure.pipeline.EdfPipeline` uses)."""
+    (what :class:`~seizure.preprocess.pipeline.EdfPipeline` uses)."""
 
     def __init__(self, raw: mne.io.BaseRaw, name: str | None = None):
         import mne
