@@ -46,9 +46,9 @@ log = logging.getLogger(__name__)
 STORE_FORMAT = "seizure-feature-store"
 STORE_VERSION = 1
 MANIFEST_FIELDS = (
-    "rec_id", "split", "role", "patient", "session", "montage_dir", "edf_path", "status", "error",
+    "rec_id", "split", "patient", "session", "montage_dir", "edf_path", "status", "error",
     "fs_hz_original", "duration_s", "n_seconds", "n_seizures", "seizure_s",
-    "n_channels_used", "missing_channels", "warnings", "recipe_hash",
+    "n_channels_used", "missing_channels", "warnings", "recipe_hash", "role",
 )
 
 
