@@ -192,6 +192,7 @@ def _split_counts(n: int, shares: dict[str, float] | None = None) -> tuple[int, 
     shares = SPLIT_SHARES if shares is None else shares
     n_eval = max(1, round(shares["eval"] * n))
     n_dev = max(1, round(shares["dev"] * n))
+    n_eval = max(1, min(n_eval, n - n_dev - 1))  # train keeps at least one patient
     return n - n_dev - n_eval, n_dev, n_eval
 
 

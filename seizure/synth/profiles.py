@@ -41,7 +41,7 @@ class Profile:
 
 
 _MORPHOLOGY = {
-    "seizure_mix": {"fnsz": 0.36, "cpsz": 0.2, "spsz": 0.1, "gnsz": 0.12, "absz": 0.06, "tcsz": 0.1, "tnsz": 0.06},
+    "seizure_mix": {"fnsz": 0.4, "cpsz": 0.22, "spsz": 0.1, "gnsz": 0.08, "absz": 0.04, "tcsz": 0.1, "tnsz": 0.04},
     "morphology_mix": {"evolving": 0.25, "delta": 0.2, "theta": 0.25, "spike_wave": 0.15, "lvfa": 0.15},
     "subtle_fraction": 0.2,
     "slow_onset_fraction": 0.5,
