@@ -131,9 +131,17 @@ def baseline_module():
         return None
 
 
-def system_row(name: str, dev_recs, dev_probs, eval_recs, eval_probs, pp, extra: dict | None = None) -> dict:
-    return {"system": name, "dev_chosen": dev_chosen(dev_recs, dev_probs, eval_recs, eval_probs, pp),
-            "oracle_eval_sensitivity_at_6": oracle(eval_recs, eval_probs, pp), **(extra or {})}
+def system_rows(name: str, dev_recs, dev_probs, eval_recs, eval_probs, pp, rules, extra: dict | None = None) -> list:
+    """One row per operating-point rule (``postprocess.plateau``) for one system's probabilities."""
+    best = oracle(eval_recs, eval_probs, pp)
+    return [{"system": name if len(rules) == 1 else f"{name}, plateau {rule}", "plateau": rule,
+             "dev_chosen": dev_chosen(dev_recs, dev_probs, eval_recs, eval_probs,
+                                      dataclasses.replace(pp, plateau=rule)),
+             "oracle_eval_sensitivity_at_6": best, **(extra or {})} for rule in rules]
+
+
+def save_probs(path: Path, records, probs) -> None:
+    np.savez_compressed(path, **{r.rec_id: p for r, p in zip(records, probs)})
 
 
 def _cell(point: dict) -> str:
@@ -166,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. train.seed=1 (repeatable)")
     parser.add_argument("--no-default", action="store_true", help="skip the train-on-default column")
+    parser.add_argument("--rules", nargs="+", choices=("high", "middle"), default=None,
+                        help="operating-point rules (postprocess.plateau) to report (default: the config's)")
     parser.add_argument("--work", default="/tmp/bench_shift", help="where corpora, stores and models go (reused)")
     parser.add_argument("--json", default=None, help="write the figures here (default WORK/bench_shift.json)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -176,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.overrides)
     pp = cfg.postprocess
+    rules = args.rules or [pp.plateau]
     shares = None if args.own_splits else SMALL_LAB_SHARES
     work = Path(args.work)
     tag = "demo" if not args.overrides else "cfg" + hashlib.sha256(
@@ -199,19 +210,21 @@ def main(argv: list[str] | None = None) -> int:
         t_data = time.perf_counter() - t0
         ckpt, train_s = train_model(store, store.root.parent / f"model_{tag}", cfg)
         dev_recs, eval_recs = store.records("dev"), store.records("eval")
-        systems = [system_row("model (profile)", dev_recs, model_probs(ckpt, store, dev_recs), eval_recs,
-                              model_probs(ckpt, store, eval_recs), pp, {"train_s": round(train_s, 1)})]
+        probs = {"model": ([model_probs(ckpt, store, dev_recs), model_probs(ckpt, store, eval_recs)],
+                           "model (profile)", {"train_s": round(train_s, 1)})}
         if default_ckpt is not None:
-            systems.append(system_row("model (default)", dev_recs, model_probs(default_ckpt, store, dev_recs),
-                                      eval_recs, model_probs(default_ckpt, store, eval_recs), pp))
+            probs["default_model"] = ([model_probs(default_ckpt, store, dev_recs),
+                                       model_probs(default_ckpt, store, eval_recs)], "model (default)", {})
         if bp is not None:
             t1 = time.perf_counter()
             fitted = bp.fit(store, "train")
             fit_s = time.perf_counter() - t1
-            systems.append(system_row("band-power baseline", dev_recs,
-                                      [np.asarray(bp.predict_probs(fitted, r)) for r in dev_recs], eval_recs,
-                                      [np.asarray(bp.predict_probs(fitted, r)) for r in eval_recs], pp,
-                                      {"fit_s": round(fit_s, 1)}))
+            probs["baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
+                                  for recs in (dev_recs, eval_recs)], "band-power baseline", {"fit_s": round(fit_s, 1)})
+        systems = []
+        for key, ((p_dev, p_eval), label, extra) in probs.items():
+            save_probs(store.root.parent / f"probs_{tag}_{key}.npz", dev_recs + eval_recs, p_dev + p_eval)
+            systems += system_rows(label, dev_recs, p_dev, eval_recs, p_eval, pp, rules, extra)
         results.append({"profile": name, "splits": sizes, "data_s": round(t_data, 1), "systems": systems})
         p6 = systems[0]["dev_chosen"][f"{TARGET_FA:g}"]
         print(f"{name}: {sizes}; data {t_data:.0f} s, training {train_s:.0f} s; model @ <= 6 FA/24h (dev-chosen): "
