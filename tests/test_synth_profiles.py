@@ -20,6 +20,7 @@ from seizure.io import EdfReader
 from seizure.store import FeatureStore
 from seizure.synth import SynthParams, head, synthesize
 from seizure.synth.artifacts import Ctx
+from seizure.synth.channels import tcp_channels
 from seizure.synth.plan import make_seizure, patient_traits, plan_corpus, shift_traits
 from seizure.synth.profiles import HELD_OUT, PROFILES, SMALL_LAB_SHARES, get_profile
 from seizure.synth.scene import build_scene
@@ -164,6 +165,11 @@ def test_lab_shift_plans_other_rates_missing_electrodes_and_patient_gains():
     for p in missing:
         assert 1 <= len(p.missing) <= 2
         assert not set(p.missing) & set(p.layout.electrodes)
+    # every file keeps the 16 TCP channels the recipes need, files without A1/A2 included
+    many = plan_corpus(60.0, 6, dataclasses.replace(params, missing_electrode_probability=1.0))
+    assert {p.template for p in many} >= {"ar_a_400", "ar_a_256"}
+    assert min(len(tcp_channels(p.layout)) for p in many) >= 16
+    assert all(p.missing for p in many if p.template == "ar_250")
     gains = {p.patient: p.traits.gain for p in plans}
     assert np.std(np.log(list(gains.values()))) > 0.15
     # the default draws nothing: traits are returned as they are

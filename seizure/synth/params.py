@@ -75,7 +75,7 @@ class SynthParams:
     - ``fs_choices_hz``: sampling rates drawn per session with these weights (empty: the
       TUSZ layouts' own rates); keys are rates in Hz as strings, e.g. ``{"500": 1}``.
     - ``missing_electrode_probability``: share of recordings lacking 1-2 scalp
-      electrodes (never more than 6 of the 22 TCP channels lost).
+      electrodes (at least 16 of the 22 TCP channels kept).
     """
 
     seizure_fraction: float = 0.07

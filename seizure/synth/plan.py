@@ -24,7 +24,7 @@ from seizure.synth.channels import TEMPLATE_WEIGHTS, TEMPLATES, Template, tcp_ch
 from seizure.synth.params import FOCAL_TYPES, GENERALIZED_TYPES, SPLIT_SHARES, SynthParams
 
 SPLITS = ("train", "dev", "eval")
-MAX_TCP_LOST = 6  # a recording with missing electrodes keeps at least 16 of the 22 TCP channels
+MIN_TCP_KEPT = 16  # a recording with missing electrodes keeps this many TCP channels (the recipes' min_channels)
 MIN_RECORDING_S = 120
 MAX_SEIZURE_SHARE = 0.35  # of one recording's duration
 FOCI = {"T3": 14, "T4": 14, "F7": 9, "F8": 9, "T5": 7, "T6": 7, "F3": 6, "F4": 6, "FP1": 4, "FP2": 4,
@@ -215,7 +215,7 @@ def shift_traits(rng: np.random.Generator, traits: PatientTraits, params: SynthP
 
 def missing_electrodes(rng: np.random.Generator, plans: list[RecordingPlan], params: SynthParams) -> list[RecordingPlan]:
     """With ``missing_electrode_probability``, drop 1-2 scalp electrodes from a recording's
-    header, never losing more than ``MAX_TCP_LOST`` TCP channels beyond its layout's own."""
+    header, keeping at least ``MIN_TCP_KEPT`` TCP channels (files without A1/A2 start at 20)."""
     if params.missing_electrode_probability <= 0:
         return plans
     out = []
@@ -225,11 +225,10 @@ def missing_electrodes(rng: np.random.Generator, plans: list[RecordingPlan], par
             continue
         template = TEMPLATES[plan.template]
         have = [e for e in template.electrodes if e in head.SCALP_1020]
-        full = len(tcp_channels(template))
         missing: tuple[str, ...] = ()
         for e in rng.permutation(have)[:int(rng.integers(1, 3))]:
             trial = dataclasses.replace(plan, missing=(*missing, str(e)))
-            if full - len(tcp_channels(trial.layout)) <= MAX_TCP_LOST:
+            if len(tcp_channels(trial.layout)) >= MIN_TCP_KEPT:
                 missing = trial.missing
         out.append(dataclasses.replace(plan, missing=tuple(sorted(missing))))
     return out
