@@ -34,6 +34,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -76,7 +77,9 @@ def corpus_store(work: Path, profile: str, hours: float, seed: int, shares: dict
     stamp = {"profile": profile, "hours": hours, "seed": seed, "params": data}
     corpus = root / "corpus"
     if not ((root / "bench.json").is_file() and json.loads((root / "bench.json").read_text()) == stamp):
-        synthesize(corpus, hours, seed, params=params, profile=profile, jobs=jobs, overwrite=True)
+        if root.is_dir():  # another corpus under this name: its store, models and probabilities go with it
+            shutil.rmtree(root)
+        synthesize(corpus, hours, seed, params=params, profile=profile, jobs=jobs)
         (root / "bench.json").write_text(json.dumps(stamp, indent=1))
     pre = preprocess(corpus, root / "store", recipe, jobs=jobs)
     if pre.failed:
@@ -187,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, args.overrides)
     pp = cfg.postprocess
     rules = args.rules or [pp.plateau]
+    # The operating-point rule never changes the weights: every rule is applied to one model,
+    # trained with the rule fixed (so a model trained before a config changed its rule is reused).
+    cfg = dataclasses.replace(cfg, postprocess=dataclasses.replace(pp, plateau="high"))
     shares = None if args.own_splits else SMALL_LAB_SHARES
     work = Path(args.work)
     tag = "demo" if not args.overrides else "cfg" + hashlib.sha256(
