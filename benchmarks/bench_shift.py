@@ -49,15 +49,15 @@ sys.path.insert(0, str(ROOT))
 from seizure import checkpoint  # noqa: E402
 from seizure.config import merge  # noqa: E402
 from seizure.corpus import preprocess  # noqa: E402
-from seizure.demo import model_probs  # noqa: E402
 from seizure.postprocess import probs_to_events  # noqa: E402
 from seizure.scoring import det, ovlp  # noqa: E402
 from seizure.scoring.counts import pool  # noqa: E402
 from seizure.store import FeatureStore  # noqa: E402
 from seizure.synth import synthesize  # noqa: E402
 from seizure.synth.profiles import HELD_OUT, SMALL_LAB_SHARES, get_profile  # noqa: E402
-from seizure.train import load_config, train  # noqa: E402
-from seizure.training.evaluate import choose_operating_point  # noqa: E402
+from seizure.evaluation import choose_operating_point, split_probabilities  # noqa: E402
+from seizure.training.config import load_config  # noqa: E402
+from seizure.training.loop import train  # noqa: E402
 
 FA_TARGETS = (1.0, 2.0, 6.0, 10.0)
 TARGET_SENSITIVITY, TARGET_FA = 0.90, 6.0
@@ -94,6 +94,10 @@ def train_model(store: FeatureStore, out: Path, cfg) -> tuple[Any, float]:
     t0 = time.perf_counter()
     result = train(store.root, out, cfg)
     return checkpoint.load(result.best_path), time.perf_counter() - t0
+
+
+def model_probs(ckpt, store: FeatureStore, records) -> list[np.ndarray]:
+    return split_probabilities(ckpt.model, store, records, ckpt.config.train)
 
 
 def _eval_counts(records, probs, op):

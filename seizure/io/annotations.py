@@ -48,7 +48,7 @@ import numpy as np
 from seizure.errors import AnnotationError
 from seizure.events import SEIZURE_LABELS, Event
 from seizure.fsutil import atomic_write
-from seizure.montage import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
+from seizure.io.channels import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
 
 END_TOLERANCE_S = 1.0
 """An event may end this far past the recording's end before it is an error."""

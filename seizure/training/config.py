@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from seizure import config
-from seizure.models.config import ModelConfig, validate
-from seizure.recipe import Recipe
+from seizure.models.config import ModelConfig
+from seizure.preprocess.recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,10 @@ class PostprocessConfig:
     ``tolerance_events`` reference seizures of the best, the fewest false alarms win, then
     the highest threshold, then the simpler post-processing (listed first).
 
-    ``plateau``: ``high`` takes that conservative end; ``middle`` takes, among the points
-    with the fewest false alarms, the candidate with the most such thresholds (the widest
-    plateau) and the middle one of its thresholds: on a small dev split, where many
-    thresholds tie at zero false alarms, the highest is an extreme that transfers badly."""
+    ``plateau``: ``high`` takes that conservative end; ``middle`` takes the middle threshold
+    of the widest run of consecutive thresholds (one candidate's sweep) tied at the fewest
+    false alarms: on a small dev split, where many thresholds tie at zero false alarms, the
+    highest is an extreme that transfers badly."""
 
     target_fa_per_24h: float = 6.0
     method: Literal["ovlp", "szcore"] = "ovlp"
@@ -140,10 +140,9 @@ class ExperimentConfig:
 
 
 def from_dict(data: dict[str, Any]) -> ExperimentConfig:
-    """Build and validate an :class:`ExperimentConfig` (ConfigError naming a bad key)."""
-    cfg = config.build(ExperimentConfig, data, "")
-    validate(cfg.model)
-    return cfg
+    """Build an :class:`ExperimentConfig`; each section validates itself when built
+    (ConfigError naming a bad key), so everything downstream trusts it."""
+    return config.build(ExperimentConfig, data, "")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
