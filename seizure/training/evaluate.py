@@ -13,6 +13,7 @@ from seizure.postprocess import OperatingPoint
 from seizure.scoring import det
 from seizure.store import FeatureStore, RecordMeta
 from seizure.training.config import PostprocessConfig, TrainConfig
+from seizure.training.distributed import SINGLE, Ranks, broadcast, gather
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,16 @@ def choose_operating_point(probs: list[np.ndarray], records: list[RecordMeta], p
 
 
 def evaluate_dev(model: torch.nn.Module, store: FeatureStore, records: list[RecordMeta], cfg: TrainConfig,
-                 pp: PostprocessConfig, device: torch.device) -> DevResult:
-    probs = dev_probabilities(model, store, records, cfg, device)
+                 pp: PostprocessConfig, device: torch.device, ranks: Ranks = SINGLE) -> DevResult:
+    """Dev loss, operating point and selection figures. Data-parallel: each rank computes the
+    probabilities of every ``world``-th recording, they are gathered, and rank 0 chooses the
+    operating point once and sends the result to the others."""
+    probs = gather(dev_probabilities(model, store, records[ranks.rank::ranks.world], cfg, device), ranks)
+    return broadcast(_dev_result(probs, store, records, pp) if ranks.main else None, ranks)
+
+
+def _dev_result(probs: list[np.ndarray], store: FeatureStore, records: list[RecordMeta],
+                pp: PostprocessConfig) -> DevResult:
     labels = [store.labels(r.rec_id)[: len(p)] for r, p in zip(records, probs)]
     points: list = []
     op, sens, fa, reached = choose_operating_point(probs, records, pp, points)
