@@ -193,4 +193,5 @@ def wrap(model: torch.nn.Module, device: torch.device, ranks: Ranks) -> torch.nn
         return model
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                   gradient_as_bucket_view=True)  # the gradients live in the all-reduce buffers
