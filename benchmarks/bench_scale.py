@@ -9,13 +9,17 @@ on 1 vs 2 CPU processes.
    with a LocalCluster of 1 and 2 workers. Wall clock includes starting the workers (the
    pool, or the cluster); the stores are checked to be byte-identical. The Dask overhead
    per recording is ``(dask wall - local wall) / files`` at the same number of workers;
+   the CPU time of the one-worker local run gives the per-core throughput (less sensitive to a
+   busy machine than the wall clock);
    the cluster start-up alone and the scheduling cost of a no-op task are also measured.
 2. DDP training (``configs/demo.toml``, 2 epochs of ``--steps`` steps of the global batch of
    16 crops of 120 s, no time budget) on a store of that corpus: one process with 1 torch
    thread (the baseline) and with 2, then ``torchrun --nproc-per-node 2`` with 1 thread each. Throughput is hours of
    EEG in training crops per second over the second epoch (from ``metrics.csv``: its
    training steps plus its dev evaluation), so process start-up and the first epoch's
-   warm-up are left out; the wall clock of the whole command is printed too. On 2 cores no
+   warm-up are left out; the wall clock and the CPU time of the whole command (all its
+   processes: on a busy machine two processes also get a larger share of the CPU, which the
+   CPU time shows) are printed too. On 2 cores no
    speed-up is expected: the figure is the cost of the gradient all-reduce and the split.
 """
 
@@ -52,9 +56,11 @@ def preprocessing(corpus: Path, work: Path, files: int, hours: float) -> None:
     rows, walls, stores = [], {}, {}
     for kind, jobs in (("local", 1), ("local", 2), ("dask", 1), ("dask", 2)):
         store = work / f"store-{kind}-{jobs}"
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         summary = preprocess(corpus, store, Recipe(), jobs=jobs, executor=parallel.Executor(kind))
         wall = time.perf_counter() - t0
+        if (kind, jobs) == ("local", 1):  # in this process: its CPU time is the work's
+            cpu_per_h = (time.process_time() - c0) / hours
         assert summary.done == files and not summary.failed, summary.lines()
         walls[kind, jobs] = wall
         stores[kind, jobs] = tree_bytes(store)
@@ -63,6 +69,8 @@ def preprocessing(corpus: Path, work: Path, files: int, hours: float) -> None:
     print(f"preprocessing {files} recordings, {hours:.2f} h of EEG (LFCC recipe), wall clock including worker start:")
     print("\n".join(rows))
     print(f"  stores byte-identical across executors: {identical}")
+    print(f"  CPU time, local 1 worker: {cpu_per_h:.2f} CPU s per hour of EEG, i.e. {1 / cpu_per_h:.2f} h of EEG "
+          "per second per fully available core (the sizing figure of docs/scale-out.md)")
     for jobs in (1, 2):
         extra = (walls["dask", jobs] - walls["local", jobs]) / files
         print(f"  Dask overhead per recording at {jobs} worker(s): {1000 * extra:+.0f} ms "
@@ -76,6 +84,13 @@ def preprocessing(corpus: Path, work: Path, files: int, hours: float) -> None:
     noop = time.perf_counter() - t0
     print(f"  LocalCluster start-up (2 workers) alone: {start:.1f} s; {n} no-op tasks on a fresh 2-worker "
           f"cluster: {noop:.1f} s, i.e. {1000 * (noop - start) / n:.1f} ms of scheduling per task")
+
+
+def children_cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def epoch_seconds(out: Path) -> tuple[float, int]:
@@ -100,15 +115,16 @@ def ddp(corpus: Path, work: Path, steps: int) -> None:
         launch = [sys.executable, "-m", "seizure", "-q"] if procs == 1 else \
             [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(procs),
              "-m", "seizure", "-q"]
-        t0 = time.perf_counter()
+        c0, t0 = children_cpu_s(), time.perf_counter()
         subprocess.run([*launch, "train", str(store), str(out), "--config", str(config), *args], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, children_cpu_s() - c0
         secs, n = epoch_seconds(out)
         rate = n * 16 * 120 / 3600 / secs
         base = base or rate
         print(f"  {procs} process(es) x {threads} thread(s): epoch 2 took {secs:.1f} s ({n} steps + dev "
-              f"evaluation): {rate:.3f} h of EEG trained per second ({rate / base:.2f}x); command wall {wall:.1f} s")
+              f"evaluation): {rate:.3f} h of EEG trained per second ({rate / base:.2f}x); whole command "
+              f"{wall:.1f} s wall, {cpu:.1f} CPU s (start-up and both epochs, all processes)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,13 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=int, default=10)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--skip-ddp", action="store_true")
+    ap.add_argument("--skip-preprocess", action="store_true", help="only the DDP figures")
     args = ap.parse_args(argv)
     print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         make_corpus(work / "corpus", args.files, args.minutes * 60)
         hours = args.files * args.minutes / 60
-        preprocessing(work / "corpus", work, args.files, hours)
+        if not args.skip_preprocess:
+            preprocessing(work / "corpus", work, args.files, hours)
         if not args.skip_ddp:
             ddp(work / "corpus", work, args.steps)
     return 0

@@ -211,26 +211,29 @@ def _run_local(tasks: list, fn: Callable, jobs: int, retries: int, setup: Callab
         with single_threaded_children():
             pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_local_worker, initargs=(setup,))
         running: dict[Any, int] = {}
+
+        def refill() -> None:
+            while queue and not lost and len(running) < jobs:
+                if running and (queue[0] in suspects or any(j in suspects for j in running.values())):
+                    return  # a suspect runs alone
+                i = queue.pop(0)
+                running[pool.submit(fn, tasks[i])] = i
+
         try:
-            while queue or running:
-                while queue and not lost and len(running) < jobs:
-                    alone = queue[0] in suspects or any(j in suspects for j in running.values())
-                    if alone and running:
-                        break
-                    i = queue.pop(0)
-                    running[pool.submit(fn, tasks[i])] = i
-                if not running:
-                    break
+            refill()
+            while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                outcomes = []
                 for fut in finished:
                     i = running.pop(fut)
                     try:
-                        result = fut.result()
+                        outcomes.append((i, fut.result()))
                     except BrokenProcessPool:
                         lost.append(i)
-                        continue
                     except Exception as exc:  # noqa: BLE001 - fn raised in the worker
-                        result = TaskFailure(i, tasks[i], _reason(exc))
+                        outcomes.append((i, TaskFailure(i, tasks[i], _reason(exc))))
+                refill()  # the workers go on while the driver commits
+                for i, result in outcomes:
                     done(i, result)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -340,8 +343,10 @@ def _run_dask(tasks: list, fn: Callable, jobs: int, executor: Executor, setup: C
                 try:
                     result = fut.result()
                 except KilledWorker:
-                    result = TaskFailure(i, tasks[i], "worker process died (killed or out of memory?) on each of "
-                                         f"{executor.retries + 1} attempts", lost=True)
+                    attempts = "every attempt the scheduler allows (distributed.scheduler.allowed-failures + 1)" \
+                        if executor.scheduler else f"each of {executor.retries + 1} attempts"
+                    result = TaskFailure(i, tasks[i], f"worker process died (killed or out of memory?) on {attempts}",
+                                         lost=True)
                 except Exception as exc:  # noqa: BLE001 - fn raised on the worker
                     result = TaskFailure(i, tasks[i], _reason(exc))
                 done(i, result)

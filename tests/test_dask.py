@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'seizure[dask]'")
@@ -114,3 +115,27 @@ def test_a_recording_that_keeps_killing_its_worker_is_recorded_as_failed_and_the
     again = preprocess(root, tmp_path / "store", RECIPE, executor=Executor("dask", c.scheduler_address))
     assert (again.skipped, again.done, again.failed) == (4, 1, 1)
     assert tree_bytes(tmp_path / "store") == tree_bytes(local)
+
+
+def test_folder_scoring_on_the_cluster_writes_what_local_scoring_writes_and_shards_split_the_inputs(
+        corpus, cluster, tmp_path):
+    from bad_inputs import tiny_checkpoint
+
+    from seizure.score import score_files
+
+    root, _ = corpus
+    c, _ = cluster
+    model = tiny_checkpoint(tmp_path / "model.pt")
+    local = score_files(model, [root], tmp_path / "local", probabilities=True)
+    on_dask = score_files(model, [root], tmp_path / "dask", probabilities=True,
+                          executor=Executor("dask", c.scheduler_address))
+    assert [r.name for r in on_dask.results] == [r.name for r in local.results] and len(local.results) == 5
+    assert [f[0].name for f in on_dask.failures] == [f[0].name for f in local.failures] == [f"{BROKEN}.edf"]
+    for a, b in zip(local.results, on_dask.results):  # one torch thread there: last-digit differences only
+        np.testing.assert_allclose(b.probs, a.probs, atol=1e-5)
+        assert [(e.start_s, e.stop_s) for e in b.events] == [(e.start_s, e.stop_s) for e in a.events]
+        assert sorted(p.name for p in b.outputs.values()) == sorted(p.name for p in a.outputs.values())
+        assert all(p.parent == tmp_path / "dask" and p.is_file() for p in b.outputs.values())
+    halves = [score_files(model, [root], tmp_path / "shards", shard=f"{i}/2") for i in (1, 2)]
+    assert sorted(r.name for h in halves for r in h.results) == sorted(r.name for r in local.results)
+    assert {len(h.results) + len(h.failures) for h in halves} == {3}

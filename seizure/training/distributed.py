@@ -191,7 +191,12 @@ def wrap(model: torch.nn.Module, device: torch.device, ranks: Ranks) -> torch.nn
     """The module the training step calls: ``model`` itself, or DDP around it."""
     if not ranks.enabled:
         return model
+    import warnings
+
     from torch.nn.parallel import DistributedDataParallel
+
+    # a (C, 1, 1, K) kernel's size-1 dims make torch see different strides in its buckets: harmless
+    warnings.filterwarnings("ignore", message=".*Grad strides do not match bucket view strides")
 
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                    gradient_as_bucket_view=True)  # the gradients live in the all-reduce buffers
