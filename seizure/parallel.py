@@ -307,6 +307,18 @@ def dask_client(jobs: int, executor: Executor) -> Iterator[Any]:
     distributed = import_distributed()
     import dask
 
+    chatty = logging.getLogger("distributed")  # its INFO lines (every connection) would drown ours
+    level = chatty.level
+    chatty.setLevel(max(level, logging.WARNING))
+    try:
+        with _client(distributed, dask, jobs, executor) as client:
+            yield client
+    finally:
+        chatty.setLevel(level)
+
+
+@contextlib.contextmanager
+def _client(distributed: Any, dask: Any, jobs: int, executor: Executor) -> Iterator[Any]:
     if executor.scheduler:
         try:
             client = distributed.Client(executor.scheduler, timeout="30s")
