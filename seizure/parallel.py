@@ -329,7 +329,11 @@ def _client(distributed: Any, dask: Any, jobs: int, executor: Executor) -> Itera
                      len(client.scheduler_info().get("workers", {})), client.dashboard_link)
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": executor.retries}), single_threaded_children():
+    # one task at a time per one-thread worker: a worker that dies takes only its own task's
+    # retry budget (Dask counts every task assigned to a dead worker, queued ones too)
+    settings = {"distributed.scheduler.allowed-failures": executor.retries,
+                "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(settings), single_threaded_children():
         cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.ERROR)
     with cluster, distributed.Client(cluster) as client:

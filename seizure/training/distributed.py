@@ -93,8 +93,12 @@ def process_group(ranks: Ranks, device: torch.device) -> Iterator[None]:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend, rank=ranks.rank, world_size=ranks.world,
-                            timeout=datetime.timedelta(minutes=30))
+    timeout = datetime.timedelta(minutes=30)
+    store, _, _ = next(dist.rendezvous("env://", ranks.rank, ranks.world, timeout=timeout))
+    # torchrun keeps its store across restarts: a restarted round must not read the addresses
+    # its killed predecessors published (gloo would try to connect to dead ranks)
+    store = dist.PrefixStore(f"seizure-round{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
+    dist.init_process_group(backend, store=store, rank=ranks.rank, world_size=ranks.world, timeout=timeout)
     log.info("rank %d of %d joined the %s process group", ranks.rank, ranks.world, backend)
     try:
         yield
