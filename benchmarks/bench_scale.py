@@ -51,7 +51,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 def preprocessing(corpus: Path, work: Path, files: int, hours: float) -> None:
     from seizure import parallel
     from seizure.corpus import preprocess
-    from seizure.recipe import Recipe
+    from seizure.preprocess.recipe import Recipe
 
     rows, walls, stores = [], {}, {}
     for kind, jobs in (("local", 1), ("local", 2), ("dask", 1), ("dask", 2)):

@@ -31,14 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import features as feats
 from seizure import parallel
 from seizure.errors import ConfigError, RecipeMismatchError, SeizureError
 from seizure.fsutil import atomic_path, safe_name, temp_path
 from seizure.io.annotations import find_sidecar
-from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
-from seizure.recipe import Recipe
-from seizure.store import FeatureStore, RecordMeta, StoreWriter
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
+from seizure.preprocess.recipe import Recipe
+from seizure.store import FeatureStore, RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +59,27 @@ class CorpusEntry:
     montage_dir: str  # e.g. 01_tcp_ar
     path: Path
     sidecar: Path | None  # annotation file (csv_bi preferred), if any
-    layout: str  # "v2" | "v1.5"
+    layout: str  # "v2" | "v1.5" | "bids"
 
 
-def discover(root: str | Path) -> list[CorpusEntry]:
-    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, sorted by split and id."""
+def discover(root: str | Path, split_file: str | Path | None = None, split_seed: int = 0) -> list[CorpusEntry]:
+    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, or of a BIDS dataset
+    (:mod:`seizure.io.bids`: split by ``split_file``, else seeded by subject), sorted by
+    split and id."""
     root = Path(root)
     if not root.is_dir():
-        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder)", root)
+        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder or a BIDS dataset)", root)
+    from seizure.io import bids
+
+    if bids.is_bids_root(root):
+        entries = [CorpusEntry(safe_name(r.path.stem), split, r.subject, r.session, "eeg", r.path,
+                               r.events_path if r.events_path.is_file() else None, "bids")
+                   for r, split in bids.split_recordings(root, split_file, split_seed)]
+        _check_unique(entries, root)
+        return sorted(entries, key=lambda e: (SPLITS.index(e.split), e.rec_id))
+    if split_file is not None:
+        raise ConfigError("a split file applies to BIDS datasets only (a TUSZ tree is split by its folders)",
+                          split_file)
     base = len(root.parts) - 1  # index of root's own name: ROOT may itself be a split folder
     entries: list[CorpusEntry] = []
     unmatched: list[Path] = []
@@ -207,9 +219,10 @@ class _Outcome:
 
 def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, jobs: int = 1,
                progress: bool = False, splits: Sequence[str] | None = None,
-               chunk_s: float = CHUNK_S, executor: parallel.Executor | None = None,
-               shard: tuple[int, int] | None = None) -> PreprocessSummary:
-    """Preprocess every recording of a corpus into a feature store (resumable, parallel).
+               chunk_s: float = CHUNK_S, split_file: str | Path | None = None, split_seed: int = 0,
+               executor: parallel.Executor | None = None, shard: tuple[int, int] | None = None) -> PreprocessSummary:
+    """Preprocess every recording of a corpus into a feature store (resumable, parallel);
+    ``split_file``/``split_seed``: the split of a BIDS dataset (see :func:`discover`).
 
     ``executor``: where the recordings are processed (:mod:`seizure.parallel`; default local
     processes). Workers write each recording's features to a temporary file in the store;
@@ -223,9 +236,8 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         bad = sorted(set(splits) - set(SPLITS))
         if bad:
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
-    feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
     started = time.perf_counter()
-    entries = discover(corpus_root)
+    entries = discover(corpus_root, split_file, split_seed)
     if splits is not None:
         entries = [e for e in entries if e.split in set(splits)]
     if shard is not None:
@@ -233,6 +245,7 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     writer = StoreWriter(store_root, recipe, feature_info(recipe))
     summary = PreprocessSummary(writer.root, found=len(entries))
     with _store_lock(writer.root):
+        _check_splits(entries, writer)
         _remove_stale_temps(writer.root / "records")
         todo = [e for e in entries if not writer.is_done(e.rec_id)]
         summary.skipped = len(entries) - len(todo)
@@ -262,6 +275,18 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _check_splits(entries: list[CorpusEntry], writer: StoreWriter) -> None:
+    """Refuse a store whose finished recordings were split otherwise (e.g. a BIDS dataset run
+    again with another --splits or --split-seed): one patient would be in two splits."""
+    split_of = {e.rec_id: e.split for e in entries}
+    for meta in writer.records(status=None):
+        new = split_of.get(meta.rec_id)
+        if new is not None and new != meta.split:
+            raise ConfigError(f"recording {meta.rec_id} is in split {meta.split} in this store but in {new} now "
+                              "(another split file or seed?); use a new store, or the split it was made with",
+                              writer.root)
 
 
 def shard_of(entries: Sequence[CorpusEntry], index: int, count: int) -> list[CorpusEntry]:

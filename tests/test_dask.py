@@ -19,7 +19,7 @@ from test_corpus import v2_tree  # noqa: E402
 
 from seizure.corpus import preprocess  # noqa: E402
 from seizure.parallel import Executor  # noqa: E402
-from seizure.recipe import Recipe  # noqa: E402
+from seizure.preprocess.recipe import Recipe  # noqa: E402
 from seizure.store import FeatureStore  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the plugin below travels to the workers
@@ -121,7 +121,7 @@ def test_folder_scoring_on_the_cluster_writes_what_local_scoring_writes_and_shar
         corpus, cluster, tmp_path):
     from bad_inputs import tiny_checkpoint
 
-    from seizure.score import score_files
+    from seizure.detect import detect_files as score_files
 
     root, _ = corpus
     c, _ = cluster

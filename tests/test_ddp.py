@@ -48,7 +48,8 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 def runs(tmp_path_factory):
     """The tiny store, an in-process one-process run and a two-process gloo run (the ranks started
     as torchrun starts them: RANK, WORLD_SIZE, MASTER_ADDR/PORT)."""
-    from seizure.train import load_config, train
+    from seizure.training.config import load_config
+    from seizure.training.loop import train
 
     tmp = tmp_path_factory.mktemp("ddp")
     store = tiny_store(tmp / "store")

@@ -14,7 +14,7 @@ from seizure import parallel  # noqa: E402
 from seizure.cli import main  # noqa: E402
 from seizure.corpus import merge_stores, preprocess, shard_of, discover  # noqa: E402
 from seizure.errors import ConfigError  # noqa: E402
-from seizure.recipe import Recipe  # noqa: E402
+from seizure.preprocess.recipe import Recipe  # noqa: E402
 
 
 def square(x: int) -> int:

@@ -44,8 +44,8 @@ from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore
 from seizure.training import distributed
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.training.distributed import SINGLE, Ranks, any_rank, device_for, global_loss, rank_share
-from seizure.training.evaluate import evaluate_dev
+from seizure.evaluation import dev_result, dev_result_of, split_probabilities
+from seizure.training.distributed import SINGLE, Ranks, any_rank, broadcast, device_for, gather, global_loss, rank_share
 from seizure.training.sampler import CropSampler, feature_statistics
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
                     break
             bar.close()
             with _weights(model, ema):
-                dev = evaluate_dev(model, store, dev_recs, tc, cfg.postprocess, device, ranks)
+                dev = _dev(model, store, dev_recs, cfg, device, ranks)
                 state_now = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 sparsity = sparsity_report(model)["sparsity"] if svd else 0.0
             row = {
@@ -352,6 +352,18 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
         _plot_curves(out / "training_curve.png", history)
     distributed.barrier(ranks)  # best.pt and last.pt are written when any rank returns
     return TrainResult(best_path, last_path, op, summary, history)
+
+
+def _dev(model: torch.nn.Module, store: FeatureStore, dev_recs, cfg: ExperimentConfig, device: torch.device,
+         ranks: Ranks):
+    """The epoch's dev evaluation. Data-parallel: each rank computes every ``world``-th dev
+    recording's probabilities, they are gathered, and rank 0 chooses the operating point once
+    and sends the result to the others."""
+    if not ranks.enabled:
+        return dev_result(model, store, dev_recs, cfg.train, cfg.postprocess, device)
+    probs = gather(split_probabilities(model, store, dev_recs[ranks.rank::ranks.world], cfg.train, device=device),
+                   ranks)
+    return broadcast(dev_result_of(probs, store, dev_recs, cfg.postprocess) if ranks.main else None, ranks)
 
 
 class _Ema:

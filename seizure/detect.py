@@ -1,8 +1,8 @@
 """Score new EDF recordings with a trained model: EDF -> seizure events (and files).
 
-:func:`score_recording` is the pure per-recording step: it applies the checkpoint's own
-preprocessing recipe through the chunked pipeline (:class:`seizure.pipeline.EdfPipeline`),
-feeds the feature chunks to the model as they come (:func:`seizure.models.inference.predict_probs`),
+:func:`detect_recording` is the pure per-recording step: it applies the checkpoint's own
+preprocessing recipe through the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`),
+feeds the feature chunks to the model as they come (:func:`seizure.evaluation.probabilities`),
 keeps only one probability per second, turns them into events at the checkpoint's operating
 point, and writes, inside ``out_dir``:
 
@@ -17,7 +17,7 @@ point, and writes, inside ``out_dir``:
   compressed EEG view is gathered during the same chunked pass.
 
 Memory is bounded by the chunk and the inference windows, not the recording's length: as
-many windows run at once as fit a memory budget (:func:`inference_batch_size`).
+many windows run at once as fit a memory budget (:func:`seizure.evaluation.window_batch_size`).
 ``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.37 GB peak with the demo
 model, against 1.3 GB for whole-file processing).
 Channels the recording lacks are zero-filled and masked as the recipe says (a warning lists
@@ -26,7 +26,7 @@ the file with a :class:`~seizure.errors.MontageError` listing what is missing. C
 quality checks find flat at the end of the pass are masked too, and the probabilities are
 then computed again with that mask (a second pass, only in that case).
 
-:func:`score_files` is the corpus-level loop (EDF files, folders searched recursively, list
+:func:`detect_files` is the corpus-level loop (EDF files, folders searched recursively, list
 files), optionally in parallel processes; one failing recording is reported and the others
 are still scored. Output names are the EDF's stem (sanitised); when several inputs share a
 stem, each of those gets its parent folders' names prepended (``p1_EEG``, ``p2_EEG``: the
@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seizure import montage, parallel
+from seizure import parallel
+from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_write, inside, safe_name
@@ -61,9 +62,9 @@ from seizure.io.annotations import (
     write_csv_bi,
     write_szcore_tsv,
 )
-from seizure.pipeline import CHUNK_S, EdfPipeline
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline
 from seizure.postprocess import probs_to_events
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 if TYPE_CHECKING:
     from seizure.checkpoint import Checkpoint
@@ -94,15 +95,24 @@ class ScoreResult:
     missing_channels: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    first_time_s: float = 0.0  # an MNE Raw's first_time (0 for a file)
+    orig_time: Any = None  # an MNE Raw's meas_date (None for a file)
 
     @property
     def hours(self) -> float:
         return self.duration_s / 3600.0
 
+    def to_annotations(self):
+        """The detected events as ``mne.Annotations`` ('seiz', onsets relative to the Raw's
+        ``first_time``; see :func:`seizure.io.mne_raw.to_mne`)."""
+        from seizure.io.mne_raw import to_mne
+
+        return to_mne(self.events, first_time_s=self.first_time_s, orig_time=self.orig_time)
+
 
 @dataclass
 class ScoreSummary:
-    """What :func:`score_files` did: results in input order, failures ``(path, reason)``."""
+    """What :func:`detect_files` did: results in input order, failures ``(path, reason)``."""
 
     out_dir: Path
     results: list[ScoreResult] = field(default_factory=list)
@@ -157,26 +167,12 @@ def output_paths(out_dir: str | Path, name: str, plot: bool = False, probabiliti
     return {k: inside(out_dir, base + OUTPUT_SUFFIXES[k]) for k in kinds}
 
 
-def inference_batch_size(ckpt: Checkpoint, budget_mb: float | None = None) -> int:
-    """Inference windows run at once for this checkpoint's model and evaluation settings, within
-    ``budget_mb`` (default :data:`seizure.models.inference.INFERENCE_BUDGET_MB`; see
-    :func:`seizure.models.inference.inference_batch_size`), at most ``eval_batch_size``."""
-    from seizure.models import inference
-
-    tc = ckpt.config.train
-    return inference.inference_batch_size(
-        ckpt.model, ckpt.frames_per_s, window_s=tc.eval_window_s, context_s=tc.eval_context_s,
-        max_batch=tc.eval_batch_size, budget_mb=inference.INFERENCE_BUDGET_MB if budget_mb is None else budget_mb)
-
-
 def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None,
            envelope: bool = False, precision: str = "float32") -> tuple[np.ndarray, Any, EdfPipeline, Any]:
     """One chunked pass: per-second probabilities, the quality report, the (closed) pipeline and,
     with ``envelope``, the plot's compressed view of the montaged signal from the same pass."""
-    from seizure.models.inference import predict_probs
+    from seizure.evaluation import probabilities
 
-    tc = ckpt.config.train
-    batch_size = inference_batch_size(ckpt)
     with EdfPipeline(path, recipe, chunk_s) as pipe:
         if ckpt.channels and list(ckpt.channels) != list(pipe.channels):
             raise RecipeMismatchError(f"the model expects channels {', '.join(ckpt.channels)} but the recipe "
@@ -188,8 +184,7 @@ def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: n
             env = Envelope(pipe.channels, pipe.n_seconds, pipe.fs_hz, mask=pipe.plan.mask)
         chunks = pipe.feature_chunks(None if env is None else lambda c: env.add(c.start_s, c.data))
         use = pipe.plan.mask if mask is None else mask
-        probs = predict_probs(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use,
-                              window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size,
+        probs = probabilities(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use, ckpt.config.train,
                               precision=precision)
         report = pipe.report()
     return probs, report, pipe, env
@@ -230,7 +225,7 @@ def _check_not_sidecar(path: Path, outputs: dict[str, Path]) -> None:
                                "its annotation sidecar; choose another output folder", path)
 
 
-def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
+def detect_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
                     plot: bool = False, probabilities: bool = False, min_channels: int | None = None,
                     chunk_s: float = CHUNK_S, precision: str = "float32") -> ScoreResult:
     """Score one EDF recording with a loaded checkpoint and write its outputs into ``out_dir``.
@@ -393,34 +388,38 @@ def _set_threads(threads: int) -> None:
 
 
 @dataclass(frozen=True)
-class _Score:
-    """The worker's task: score one ``(path, name)`` with the checkpoint at ``model_path``
-    (loaded once per process), turning a user-facing failure into ``(path, reason)``."""
+class _Detect:
+    """The worker's task: one ``(path, name, out_dir)`` with the checkpoint at ``model_path``
+    (loaded once per process), a user-facing failure turned into ``(path, reason)``."""
 
     model_path: str
-    out_dir: Path
     options: dict[str, Any]
 
-    def __call__(self, item: tuple[Path, str]) -> ScoreResult | tuple[Path, str]:
+    def __call__(self, item: tuple[Path, str, Path]) -> ScoreResult | tuple[Path, str]:
         from seizure import checkpoint
 
-        path, name = item
+        path, name, out_dir = item
         ckpt = _CHECKPOINTS.get(self.model_path)
         if ckpt is None:
             ckpt = _CHECKPOINTS[self.model_path] = checkpoint.load(self.model_path)
         try:
-            return score_recording(ckpt, path, self.out_dir, name=name, **self.options)
+            return detect_recording(ckpt, path, out_dir, name=name, **self.options)
         except SeizureError as exc:
             return path, str(exc) if exc.path else f"{path}: {exc}"
         except OSError as exc:
             return path, f"{path}: cannot read: {exc.strerror or exc}"
 
 
-def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
+def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
                 chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False,
-                executor: parallel.Executor | None = None, shard: str | tuple[int, int] | None = None) -> ScoreSummary:
+                layout: str = "auto", executor: parallel.Executor | None = None,
+                shard: str | tuple[int, int] | None = None) -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
+
+    ``layout``: ``"flat"`` (every output in ``out_dir``), ``"bids"`` (a BIDS derivative:
+    ``out_dir/sub-*/[ses-*/]eeg/<recording>_events.tsv`` and ``dataset_description.json``, see
+    :mod:`seizure.io.bids`) or ``"auto"`` (bids when every input lies in a BIDS dataset).
 
     ``jobs`` > 1 scores recordings in that many processes (each loads the model once and uses
     ``cpu_count // jobs`` torch threads); ``executor`` runs them on a Dask cluster instead
@@ -436,6 +435,9 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     if not model_path.is_file():
         raise InputError("model checkpoint not found", model_path)
     paths, failures = collect_inputs(inputs)
+    from seizure.io import bids
+
+    paths, targets = bids.score_layout(inputs, paths, layout, Path(out_dir))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, but a file of that name exists", out)
@@ -446,7 +448,10 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     out.mkdir(parents=True, exist_ok=True)
-    names = output_names(paths)
+    if targets is None:
+        dirs, names = [out] * len(paths), output_names(paths)
+    else:
+        dirs, names = [d for d, _ in targets], [n for _, n in targets]
     options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s,
                "precision": precision}
     summary = ScoreSummary(out.resolve(), failures=list(failures))
@@ -462,17 +467,17 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
         log.error("%s", outcome[1])
         return False
 
-    items = list(zip(paths, names))
+    items = list(zip(paths, names, dirs))
     if shard is not None:
         index, count = parallel.parse_shard(shard) if isinstance(shard, str) else shard
         items = items[index - 1::count]
     if executor is not None and executor.kind == "dask":  # workers may start elsewhere
-        items = [(p.resolve(), n) for p, n in items]
+        items = [(p.resolve(), n, d.resolve()) for p, n, d in items]
     key = str(model_path.resolve())
     _CHECKPOINTS[key] = ckpt  # tasks run here (jobs 1) use the checkpoint loaded above
     try:
         threads = 1 if executor is not None and executor.scheduler else max(1, (os.cpu_count() or 1) // jobs)
-        res = parallel.run(items, _Score(key, out.resolve(), options), jobs, progress=progress, executor=executor,
+        res = parallel.run(items, _Detect(key, options), jobs, progress=progress, executor=executor,
                            on_result=record, setup=functools.partial(_set_threads, threads),
                            name=lambda item: item[1], desc="score", unit="file")
     finally:
@@ -480,6 +485,13 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     for failure in res.failures:  # its worker died on every attempt
         summary.failures.append((failure.task[0], f"{failure.task[0]}: {failure.reason}"))
     summary.results = [results[i] for i in sorted(results)]
+    if targets is not None:
+        from seizure import __version__
+
+        bids.write_description(out, checkpoint=model_path, version=__version__,
+                               sources=[r for r in (bids.find_root(p) for p in paths) if r is not None],
+                               extra={"RecipeHash": ckpt.recipe_hash,
+                                      "OperatingPoint": dataclasses.asdict(ckpt.operating_point)})
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 
