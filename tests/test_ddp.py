@@ -119,3 +119,18 @@ def test_a_rank_killed_mid_run_restarts_from_last_checkpoint_to_the_uninterrupte
     for k, v in weights(out / "last.pt").items():
         torch.testing.assert_close(v, ref[k], rtol=0, atol=0, msg=k)
     assert stdout.count("best checkpoint:") == 1  # rank 0 alone reports
+
+
+def test_the_data_parallel_checkpoint_is_an_ordinary_one(runs):
+    from seizure import checkpoint
+    from seizure.evaluation import split_probabilities
+    from seizure.store import FeatureStore
+
+    store, tmp, _ = runs
+    one, two = (checkpoint.load(tmp / name / "best.pt") for name in ("one", "two"))
+    assert two.operating_point == one.operating_point  # chosen once on dev, from the gathered probabilities
+    fs = FeatureStore(store)
+    dev = fs.records("dev")
+    for a, b in zip(split_probabilities(one.model, fs, dev, one.config.train),
+                    split_probabilities(two.model, fs, dev, two.config.train)):
+        torch.testing.assert_close(torch.from_numpy(b), torch.from_numpy(a), rtol=1e-4, atol=1e-4)
