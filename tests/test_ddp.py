@@ -104,13 +104,20 @@ def test_a_rank_killed_mid_run_restarts_from_last_checkpoint_to_the_uninterrupte
                                  "--max-restarts", "1", "--rdzv-backend", "c10d",
                                  f"--rdzv-endpoint=127.0.0.1:{free_port()}", "-m", "seizure", "train", str(store),
                                  str(out), *ARGS], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while not (out / "last.pt").exists() and time.monotonic() < deadline and launcher.poll() is None:
-        time.sleep(0.005)  # last.pt appears at the end of epoch 1
-    ranks = children(launcher.pid)
-    assert len(ranks) == 2 and (out / "metrics.csv").read_text().count("\n") == 2  # in epoch 2
-    os.kill(ranks[-1], signal.SIGKILL)
-    stdout, stderr = launcher.communicate(timeout=300)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "last.pt").exists() and time.monotonic() < deadline and launcher.poll() is None:
+            time.sleep(0.005)  # last.pt appears at the end of epoch 1
+        ranks = children(launcher.pid)
+        assert len(ranks) == 2 and (out / "metrics.csv").read_text().count("\n") == 2  # in epoch 2
+        os.kill(ranks[-1], signal.SIGKILL)
+        stdout, stderr = launcher.communicate(timeout=300)
+    finally:  # a failed test leaves no launcher or rank behind
+        if launcher.poll() is None:
+            for pid in children(launcher.pid):
+                os.kill(pid, signal.SIGKILL)
+            launcher.kill()
+            launcher.wait()
     assert launcher.returncode == 0, stderr
     assert "resuming from" in stderr and "at epoch 2 step 0" in stderr  # not from scratch
     rows = (out / "metrics.csv").read_text().splitlines()
