@@ -101,7 +101,13 @@ def safe_name(name: str) -> str:
 def inside(root: str | Path, name: str) -> Path:
     """``root / safe_name(name)``, guaranteed to lie inside ``root``."""
     root = Path(root).resolve()
-    target = (root / safe_name(name)).resolve()
+    planned = root / safe_name(name)
+    try:
+        target = planned.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        raise SeizureError("refusing to write this output: it is a symbolic link that loops; expected a "
+                           "regular file or no file (remove the link)", planned) from None
     if root != target.parent:
-        raise SeizureError(f"refusing to write outside the output folder: {name!r}", root)
+        raise SeizureError(f"refusing to write this output: it is a symbolic link to {target}, outside the "
+                           f"output folder {root}; expected a regular file or no file (remove the link)", planned)
     return target
