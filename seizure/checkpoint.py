@@ -13,7 +13,9 @@ A checkpoint is a plain dict of tensors and builtins::
     train_state      only in last.pt: optimiser, scheduler, RNG state, position, history
 
 :func:`load` refuses anything else with a one-line :class:`CheckpointError`, including a
-pickle that would run code (``weights_only=True`` rejects every non-allowlisted global).
+pickle that would run code (``weights_only=True`` rejects every non-allowlisted global) and a
+data-only file whose model spec is out of bounds or describes other weights than it stores
+(checked on the meta device before the model is built, so a crafted spec cannot exhaust memory).
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def read(path: str | Path) -> dict[str, Any]:
 MODEL_ARGS = ("config", "n_channels", "n_features", "frames_per_s")
 
 
-def model_spec(data: dict[str, Any], path: str | Path):
+def model_spec(data: dict[str, Any], path: str | Path) -> tuple[Any, tuple[int, int, int]]:
     """The validated network spec of a raw checkpoint: ``(ModelConfig, (n_channels, n_features,
     frames_per_s))``. The ``[model]`` table goes through the same checks as a config file
     (types, names and the size bounds of :mod:`seizure.models.config`); a
@@ -139,7 +141,7 @@ def model_spec(data: dict[str, Any], path: str | Path):
     return cfg, (geometry["n_channels"], geometry["n_features"], geometry["frames_per_s"])
 
 
-def check_weights(cfg, geometry: tuple[int, int, int], state: Any, path: str | Path) -> None:
+def check_weights(cfg: Any, geometry: tuple[int, int, int], state: Any, path: str | Path) -> None:
     """Refuse ``state`` unless it holds, densely stored, exactly the tensors (names and shapes)
     of the network that ``cfg`` and ``geometry`` describe. That network is laid out on the
     meta device (shapes only, nothing allocated), so a spec asking for more weights than the
@@ -175,7 +177,7 @@ def check_weights(cfg, geometry: tuple[int, int, int], state: Any, path: str | P
                                   "expected a densely stored tensor", path)
 
 
-_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_GLOBAL = re.compile(r"Unsupported global: (?:GLOBAL )?([\w.]+)")
 _OPERAND = re.compile(r"Unsupported operand (\d+)")
 
 
