@@ -33,7 +33,7 @@ from seizure import __version__
 from seizure.errors import CheckpointError, ConfigError, SeizureError
 from seizure.fsutil import atomic_path
 from seizure.postprocess import OperatingPoint
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 FORMAT = "seizure-checkpoint"
 VERSION = 1
@@ -125,7 +125,7 @@ def model_spec(data: dict[str, Any], path: str | Path) -> tuple[Any, tuple[int, 
     (types, names and the size bounds of :mod:`seizure.models.config`); a
     :class:`CheckpointError` names the checkpoint and the field."""
     from seizure import config
-    from seizure.models.config import ModelConfig, check_geometry, validate
+    from seizure.models.config import ModelConfig, check_geometry
 
     args = data["model_args"]
     if not isinstance(args, dict) or sorted(args) != sorted(MODEL_ARGS):
@@ -133,7 +133,6 @@ def model_spec(data: dict[str, Any], path: str | Path) -> tuple[Any, tuple[int, 
         raise CheckpointError(f"model_args must be a table of {', '.join(MODEL_ARGS)}; got {keys}", path)
     try:
         cfg = config.build(ModelConfig, args["config"], "model_args.config")
-        validate(cfg)
         geometry = {name: args[name] for name in MODEL_ARGS[1:]}
         check_geometry("model_args", **geometry)
     except ConfigError as exc:
@@ -224,7 +223,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     check_weights(model_cfg, geometry, data["model_state"], path)
     try:
         cfg = from_dict(data["config"])
-        model = build_model(model_cfg, *geometry)
+        model = build_model(model_cfg, *geometry, initialize=False)
         model.load_state_dict(data["model_state"], strict=True)
         recipe = Recipe.from_dict(data["recipe"])
         op = OperatingPoint(**data["operating_point"])

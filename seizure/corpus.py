@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import features as feats
+from seizure.preprocess import features as feats
 from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import safe_name
 from seizure.io.annotations import find_sidecar
-from seizure.pipeline import CHUNK_S, EdfPipeline, feature_info, labels_for
-from seizure.recipe import Recipe
-from seizure.store import RecordMeta, StoreWriter
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
+from seizure.preprocess.recipe import Recipe
+from seizure.store import RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,6 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         bad = sorted(set(splits) - set(SPLITS))
         if bad:
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
-    feats.get(recipe.feature).resolve(recipe.feature_params)  # bad feature config fails before any work
     started = time.perf_counter()
     entries = discover(corpus_root)
     if splits is not None:

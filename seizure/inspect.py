@@ -17,7 +17,8 @@ from typing import Any
 
 from seizure.errors import SeizureError
 from seizure.io.edf import EdfReader
-from seizure.montage import MONTAGES, get_montage, normalise_label, plan
+from seizure.io.channels import normalise_label
+from seizure.preprocess.montage import MONTAGES, get_montage, plan
 
 DURATION_TOLERANCE_S = 1.0
 

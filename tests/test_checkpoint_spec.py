@@ -170,7 +170,7 @@ def test_score_refuses_a_crafted_checkpoint_in_one_line(tmp_path, crafted):
 
 def test_the_bounds_admit_every_shipped_config():
     """The bounds sit far above every layout in configs/ (they only stop absurd specs)."""
-    from seizure.train import load_config
+    from seizure.training.config import load_config
 
     for path in sorted((ROOT / "configs").glob("*.toml")):
         cfg = load_config(path)  # raises ConfigError if a bound were too tight

@@ -41,10 +41,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seizure.score import InputError, score_files
+    from seizure.detect import InputError, detect_files
 
     try:
-        summary = score_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
+        summary = detect_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
                               jobs=args.jobs, min_channels=args.min_channels, precision=args.precision,
                               progress=not args.quiet and sys.stderr.isatty())
     except InputError as exc:

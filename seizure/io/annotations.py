@@ -49,7 +49,7 @@ import numpy as np
 from seizure.errors import AnnotationError
 from seizure.events import SEIZURE_LABELS, Event
 from seizure.fsutil import atomic_write
-from seizure.montage import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
+from seizure.io.channels import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
 
 log = logging.getLogger(__name__)
 
