@@ -299,7 +299,12 @@ def _widest_plateau(points: list, near: list) -> list:
 def dev_result(model: torch.nn.Module, store: FeatureStore, records: list[RecordMeta], cfg: TrainConfig,
                pp: PostprocessConfig, device: torch.device) -> DevResult:
     """Loss, operating point and its sensitivity on the dev ``records`` (training's model selection)."""
-    probs = split_probabilities(model, store, records, cfg, device=device)
+    return dev_result_of(split_probabilities(model, store, records, cfg, device=device), store, records, pp)
+
+
+def dev_result_of(probs: list[np.ndarray], store: FeatureStore, records: list[RecordMeta],
+                  pp: PostprocessConfig) -> DevResult:
+    """:func:`dev_result` from the records' probabilities (data-parallel training gathers them)."""
     labels = [store.labels(r.rec_id)[: len(p)] for r, p in zip(records, probs)]
     points: list = []
     op, sens, fa, reached = choose_operating_point(probs, records, pp, points)
