@@ -97,7 +97,7 @@ class SeizureNet(nn.Module):
             return self.decode(self.encode(x, mask))
         self._check(x)
         if self.input_noise.std > 0:
-            x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask))
+            x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask), mask)
             e = self.frontend(x)
         else:  # standardisation and masking, folded into the front-end where it can
             e = self.frontend.forward_raw(x, self.feature_mean, self.feature_std, mask)
