@@ -38,7 +38,8 @@ from seizure import checkpoint
 from seizure.errors import CheckpointError, ConfigError, SeizureError
 from seizure.fsutil import atomic_write, save_figure
 from seizure.models import build_model
-from seizure.models.regularizers import param_groups, penalty
+from seizure.models.objective import Objective
+from seizure.models.regularizers import param_groups
 from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore
@@ -185,8 +186,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(tc, total_steps))
     pos_weight = torch.tensor(sampler.pos_weight(), device=device)
     reg = cfg.model.reg
-    l1 = reg.l1 if cfg.model.uses("l1") else 0.0
-    l2 = reg.l2 if cfg.model.uses("l2") else 0.0
+    objective = Objective.from_config(cfg.model, sampler.total_s, steps)
     svd = cfg.model.uses("sparse_vd")
 
     epoch, step, history = 0, 0, []
@@ -249,14 +249,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
                     raise TrainingInterrupted(f"training stopped at epoch {epoch + 1} step {step}; run the same "
                                               "command again to resume from last.pt", out)
                 x, y, w, m = (torch.from_numpy(a).to(device) for a in sampler.load(plan[step]))
-                logits = model(x, m)
-                per_s = torch.nn.functional.binary_cross_entropy_with_logits(
-                    logits, y, reduction="none", pos_weight=pos_weight)
-                loss = (per_s * w).sum() / w.sum().clamp_min(1.0)
-                total = loss + penalty(model, l1, l2).to(device) if (l1 or l2) else loss
-                if svd:
-                    warm = min(1.0, (epoch * steps + step + 1) / max(1, reg.sparse_vd_kl_warmup_epochs * steps))
-                    total = total + reg.sparse_vd_kl_weight * warm * kl_total(model).to(device) / sampler.total_s
+                loss, total = objective(model, model(x, m), y, w, epoch * steps + step, pos_weight)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 if tc.grad_clip > 0:
