@@ -179,6 +179,10 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
     if state is None:
         mean, std = feature_statistics(store, train_recs, tc.normalization_seconds, tc.seed)
         model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+        if model.uses_critical():  # the mean-field solution for the input each layer really receives
+            x0, _, _, m0 = (torch.from_numpy(a) for a in sampler.load(sampler.epoch_plan(0)[0]))
+            log.info("critical initialization for measured input mean squares %s",
+                     [round(v, 4) for v in model.calibrate_critical(x0, m0, seed=tc.seed)])
     model.to(device)
     optimizer = _optimizer(model, cfg)
     steps = sampler.steps_per_epoch
