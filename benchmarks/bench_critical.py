@@ -62,7 +62,7 @@ def main() -> None:
         p = critical_params("minimalrnn", **{**params, "input_var": iv})
         print(f"seed {seed}: measured input mean square {iv:.4f}; mean-field sigma_w {p.sigma_w:.2f}, Q {p.q_star:.5f}")
         for name, init, prm, var in (("critical", "critical", {**params, "input_var": iv}, iv),
-                                     ("critical, input_var=1 (previous)", "critical", {**params, "input_var": 1.0}, iv),
+                                     ("critical for unit input", "critical", {**params, "input_var": 1.0}, iv),
                                      ("orthogonal", "orthogonal", {}, iv), ("glorot_uniform", "glorot_uniform", {}, iv)):
             cell = make_cell(init, prm, n_in, hidden, seed)
             g = torch.Generator().manual_seed(100 + seed)

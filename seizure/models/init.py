@@ -6,10 +6,10 @@ convolutions and linear layers), ``recurrent_input`` (``weight_ih``, and the min
 Gated cells stack one block per gate along dimension 0; every initializer treats each
 gate block as its own matrix (so ``orthogonal`` gives an orthogonal matrix per gate).
 
-Keras semantics (Keras >= 2.2.3 and tf.keras 2.x; ``docs/initialization.md``) for the ten of the paper: fans of a kernel ``(out, in, *k)`` are
-``fan_in = in * prod(k)``, ``fan_out = out * prod(k)``; ``*_normal`` variants draw from a
-normal truncated at 2 standard deviations whose scale is divided by 0.8796256610342398
-so the variance is exactly ``scale / n``; biases start at zero, except the LSTM forget
+Keras semantics (Keras >= 2.2.3 and tf.keras 2.x; ``docs/initialization.md``) for the ten
+of the paper: fans of a kernel ``(out, in, *k)`` are ``fan_in = in * prod(k)``,
+``fan_out = out * prod(k)``; ``*_normal`` variants draw from a normal truncated at 2
+standard deviations whose scale is divided by 0.8796256610342398 so the variance is exactly ``scale / n``; biases start at zero, except the LSTM forget
 gate's input bias at 1 (Keras ``unit_forget_bias``).
 
 - ``variance_scaling(scale=1, mode="fan_in", distribution="truncated_normal")``;
