@@ -39,13 +39,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seizure import features  # noqa: E402
+from seizure.preprocess import features  # noqa: E402
 from seizure.models import build_model  # noqa: E402
 from seizure.models.inference import inference_batch_size, predict_array  # noqa: E402
 from seizure.models.regularizers import param_groups, penalty  # noqa: E402
 from seizure.models.sparse_vd import kl_total  # noqa: E402
-from seizure.montage import get_montage  # noqa: E402
-from seizure.train import load_config  # noqa: E402
+from seizure.preprocess.montage import get_montage  # noqa: E402
+from seizure.training.config import load_config  # noqa: E402
 
 
 def geometry(cfg) -> tuple[int, int, int]:

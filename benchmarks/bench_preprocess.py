@@ -7,7 +7,7 @@ electrodes + 12 extra channels, 256 Hz, ``.csv_bi`` beside each) with ``write_ed
 
 1. Per file, in this process, the same work two ways: read -> TCP montage -> 0.5-70 Hz
    zero-phase Butterworth band-pass -> 60 Hz notch -> resample to 250 Hz -> 1 s windows.
-   * ours: ``seizure.pipeline.process_edf`` with the ``raw`` feature (and, separately,
+   * ours: ``seizure.preprocess.pipeline.process_edf`` with the ``raw`` feature (and, separately,
      the default ``lfcc`` recipe);
    * MNE: ``read_raw_edf(preload=True)``, the bipolar montage as a matrix product into a
      ``RawArray`` (MNE's ``set_bipolar_reference`` is slower still), ``filter`` (IIR, SOS,
@@ -38,14 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import montage
+from seizure.preprocess import montage
 from seizure.corpus import preprocess
 from seizure.events import Event
 from seizure.io.annotations import write_csv_bi
 from seizure.io.edf import EdfWriter
-from seizure.pipeline import process_edf
-from seizure.recipe import Recipe
-from seizure.signal import NOTCH_QUALITY
+from seizure.preprocess.pipeline import process_edf
+from seizure.preprocess.recipe import Recipe
+from seizure.preprocess.signal import NOTCH_QUALITY
 
 FS = 256
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
@@ -164,8 +164,8 @@ _RSS_CHILD = r"""
 import json, sys
 from pathlib import Path
 from seizure import corpus
-from seizure.pipeline import feature_info
-from seizure.recipe import Recipe
+from seizure.store import feature_info
+from seizure.preprocess.recipe import Recipe
 from seizure.store import StoreWriter
 
 def hwm_kb():  # peak resident set size (reset below: a fork inherits the parent's peak)

@@ -10,12 +10,12 @@
    the same time and memory whatever its weights.
 3. Each method runs in a fresh Python process, so its peak RSS (``VmHWM``, reset by exec unlike
    ``ru_maxrss``) is its own:
-   * ``streaming``: ``seizure.score.score_recording`` (chunked read -> montage -> filters ->
+   * ``streaming``: ``seizure.detect.detect_recording`` (chunked read -> montage -> filters ->
      features -> windowed inference, one probability per second kept; csv_bi + TSV written);
-   * ``whole-file`` (the named baseline): ``seizure.pipeline.process_edf`` (every feature of the
+   * ``whole-file`` (the named baseline): ``seizure.preprocess.pipeline.process_edf`` (every feature of the
      recording in one array) then ``seizure.models.inference.predict_array`` with the same
      inference windows and batch size, and the same post-processing;
-   * ``imports``: the imports alone (torch and ``seizure.score``), the floor under both.
+   * ``imports``: the imports alone (torch and ``seizure.detect``), the floor under both.
    Prints one row per method: wall time, hours of EEG per second, peak RSS, and the largest
    difference between the two methods' probabilities.
 """
@@ -50,27 +50,26 @@ def worker(method: str, edf: str, model: str, out: str) -> dict:
     if method == "imports":
         import torch  # noqa: F401
 
-        import seizure.score  # noqa: F401
+        import seizure.detect  # noqa: F401
 
         result.update(elapsed_s=0.0, peak_rss_mb=peak_rss_mb())
         return result
     ckpt = checkpoint.load(model)
     t0 = time.perf_counter()
     if method == "streaming":
-        from seizure.score import score_recording
+        from seizure.detect import detect_recording
 
-        res = score_recording(ckpt, edf, out)
+        res = detect_recording(ckpt, edf, out)
         probs, n_events, duration_s = res.probs, len(res.events), res.duration_s
     else:
-        from seizure.models.inference import predict_array
-        from seizure.pipeline import process_edf
+        from seizure.evaluation import probabilities
+        from seizure.models.inference import array_chunks
         from seizure.postprocess import probs_to_events
-        from seizure.score import inference_batch_size
+        from seizure.preprocess.pipeline import process_edf
 
         whole = process_edf(edf, ckpt.recipe)
-        tc = ckpt.config.train
-        probs = predict_array(ckpt.model, whole.features, whole.frames_per_s, whole.mask, window_s=tc.eval_window_s,
-                              context_s=tc.eval_context_s, batch_size=inference_batch_size(ckpt))
+        probs = probabilities(ckpt.model, array_chunks(whole.features, whole.frames_per_s), whole.frames_per_s,
+                              whole.mask, ckpt.config.train)
         n_events, duration_s = len(probs_to_events(probs, ckpt.operating_point)), whole.duration_s
     elapsed = time.perf_counter() - t0
     probs_path = Path(out) / f"{method}_probs.npy"
@@ -84,8 +83,8 @@ def make_model(config: Path, path: Path) -> Path:
     """An untrained checkpoint of ``config``'s model and recipe."""
     from seizure import checkpoint
     from seizure.models import build_model
-    from seizure.pipeline import feature_info
-    from seizure.train import load_config
+    from seizure.store import feature_info
+    from seizure.training.config import load_config
 
     cfg = load_config(config)
     info = feature_info(cfg.recipe)

@@ -128,12 +128,12 @@ def bench(n: int, n_thresholds: int, n_loop: int, seed: int) -> None:
 
 def det_example(out: Path, hours: float, seed: int, corpus: Path | None) -> None:
     """The docs' DET plot: line-length baseline on a synthetic corpus, two background choices."""
-    from seizure import montage
+    from seizure.preprocess import montage
     from seizure.io import read_edf
     from seizure.io.annotations import find_sidecar, read_annotations
     from seizure.scoring.aggregate import subject_id
     from seizure.scoring.baseline import line_length_probs
-    from seizure.signal import bandpass
+    from seizure.preprocess.signal import bandpass
     from seizure.synth import synthesize
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from seizure.fsutil import atomic_path
     from seizure.io import read_edf
     from seizure.io.annotations import read_annotations
-    from seizure.montage import apply
+    from seizure.preprocess.montage import apply
 
     with tempfile.TemporaryDirectory() as tmp:
         edf, spec = make_recording(Path(tmp), args.seed, args.focus, args.label)

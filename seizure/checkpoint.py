@@ -30,7 +30,7 @@ from seizure import __version__
 from seizure.errors import CheckpointError, ConfigError, SeizureError
 from seizure.fsutil import atomic_path
 from seizure.postprocess import OperatingPoint
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 FORMAT = "seizure-checkpoint"
 VERSION = 1
@@ -133,7 +133,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
         cfg = from_dict(data["config"])
         args = data["model_args"]
         model_cfg = config.build(ModelConfig, args["config"], "model")
-        model = build_model(model_cfg, int(args["n_channels"]), int(args["n_features"]), int(args["frames_per_s"]))
+        model = build_model(model_cfg, int(args["n_channels"]), int(args["n_features"]), int(args["frames_per_s"]),
+                            initialize=False)
         model.load_state_dict(data["model_state"], strict=True)
         recipe = Recipe.from_dict(data["recipe"])
         op = OperatingPoint(**data["operating_point"])

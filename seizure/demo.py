@@ -16,7 +16,7 @@ checkpoint), so an interrupted demo resumes where it stopped.
 
 Evaluation on the eval split: the model at the operating point chosen on dev during
 training, and the line-length baseline (:func:`seizure.scoring.baseline.line_length_probs`
-over the montaged signal of :func:`seizure.pipeline.iter_montaged_chunks`, whole-recording
+over the montaged signal of :func:`seizure.preprocess.pipeline.iter_montaged_chunks`, whole-recording
 background) with its threshold chosen on dev in exactly the same way (the config's
 post-processing grid and false-alarm target). Both are scored with NEDC OVLP/TAES/epoch and
 SzCORE; the DET sweep compares them at equal false-alarm rates (1, 2, 6, 10 FA/24h); the
@@ -52,13 +52,23 @@ log = logging.getLogger(__name__)
 DEMO_HOURS = 40.0
 DEMO_SEED = 0
 FA_TARGETS = (1.0, 2.0, 6.0, 10.0)
-# Channel sets removed (masked) for the robustness table; names as in the TCP montage.
-REMOVALS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "A1/A2 (A1-T3, T4-A2)": ("A1-T3", "T4-A2"),
-    "left temporal chain (FP1-F7, F7-T3, T3-T5, T5-O1)": ("FP1-F7", "F7-T3", "T3-T5", "T5-O1"),
-    "right temporal chain (FP2-F8, F8-T4, T4-T6, T6-O2)": ("FP2-F8", "F8-T4", "T4-T6", "T6-O2"),
-}
+
+
+def removals(montage: str = "tcp") -> dict[str, tuple[str, ...]]:
+    """Channel sets removed (masked) for the robustness table, asked of the montage: nothing,
+    the ear electrodes' channels (A1/A2), and the left and right temporal chains."""
+    from seizure.preprocess.montage import get_montage
+
+    m = get_montage(montage)
+    out: dict[str, tuple[str, ...]] = {"none": ()}
+    ears = m.channels_with({"A1", "A2"})
+    if ears:
+        out[f"A1/A2 ({', '.join(ears)})"] = ears
+    for side in ("left", "right"):
+        chain = m.chains.get(f"{side}_temporal")
+        if chain:
+            out[f"{side} temporal chain ({', '.join(chain)})"] = chain
+    return out
 
 
 @dataclass
@@ -88,74 +98,13 @@ def demo_config_path() -> Path:
 
 def baseline_probs(edf_path: str | Path, recipe, mask: np.ndarray | None, n_seconds: int) -> np.ndarray:
     """Line-length baseline probabilities of one recording (montaged as the recipe says)."""
-    from seizure.pipeline import iter_montaged_chunks
+    from seizure.preprocess.pipeline import iter_montaged_chunks
     from seizure.scoring.baseline import line_length_probs
 
     chunks = list(iter_montaged_chunks(edf_path, recipe))
     data = np.concatenate([c.data for c in chunks], axis=1)
     probs = line_length_probs(data, chunks[0].fs_hz, mask)
     return probs[:n_seconds]
-
-
-def _mask_of(record, n_channels: int) -> np.ndarray:
-    return np.asarray(record.channel_mask, dtype=bool) if record.channel_mask else np.ones(n_channels, bool)
-
-
-def model_probs(ckpt, store, records: Sequence) -> list[np.ndarray]:
-    """Per-second probabilities of stored recordings, with the checkpoint's inference windows
-    and a batch size that bounds memory (:func:`seizure.score.inference_batch_size`)."""
-    from seizure.models.inference import predict_array
-    from seizure.score import inference_batch_size
-
-    tc, batch_size = ckpt.config.train, inference_batch_size(ckpt)
-    return [predict_array(ckpt.model, store.features(r.rec_id), store.frames_per_s, _mask_of(r, len(store.channels)),
-                          window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size)
-            for r in records]
-
-
-def channel_robustness(ckpt, store, records: Sequence, removals: dict[str, tuple[str, ...]] = REMOVALS,
-                       full_probs: Sequence[np.ndarray] | None = None) -> list[dict[str, Any]]:
-    """OVLP sensitivity and FA/24h (pooled) of the checkpoint at its operating point on stored
-    ``records`` with each set of ``removals`` masked in every recording, and the change from the
-    first set in points. ``full_probs`` (the records' probabilities with nothing removed) saves
-    recomputing them."""
-    from seizure.models.inference import predict_array
-    from seizure.postprocess import probs_to_events
-    from seizure.score import inference_batch_size
-    from seizure.scoring import ovlp
-    from seizure.scoring.counts import pool
-
-    names = list(store.channels)
-    unknown = sorted({c for chans in removals.values() for c in chans} - set(names))
-    if unknown:
-        raise ConfigError(f"removals name channels the store does not have: {', '.join(unknown)}; "
-                          f"valid: {', '.join(names)}")
-    tc, batch_size = ckpt.config.train, inference_batch_size(ckpt)
-    rows = []
-    for label, chans in removals.items():
-        counts = []
-        for i, r in enumerate(records):
-            mask = _mask_of(r, len(names))
-            mask[[names.index(c) for c in chans]] = False
-            if not chans and full_probs is not None:
-                probs = full_probs[i]
-            else:
-                probs = predict_array(ckpt.model, store.features(r.rec_id), store.frames_per_s, mask,
-                                      window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size)
-            counts.append(ovlp.score(r.events, probs_to_events(probs, ckpt.operating_point), r.duration_s))
-        total = pool(counts)
-        rows.append({"removed": label, "channels": list(chans), "sensitivity": total.sensitivity,
-                     "fa_per_24h": total.fa_per_24h, "hits": total.hits, "n_ref": total.n_ref})
-    for row in rows:
-        row["change_points"] = 100 * (row["sensitivity"] - rows[0]["sensitivity"])
-    return rows
-
-
-def _pairs(records: Sequence, probs: Sequence[np.ndarray], op) -> list:
-    from seizure.postprocess import probs_to_events
-    from seizure.scoring.inputs import RecordingPair
-
-    return [RecordingPair(r.rec_id, r.events, probs_to_events(p, op), r.duration_s) for r, p in zip(records, probs)]
 
 
 def _op_dict(op) -> dict[str, float]:
@@ -171,26 +120,25 @@ def _rate(x: float | None) -> str:
     return "n/r" if x is None or not np.isfinite(x) else f"{x:.2f}"
 
 
-def evaluate_split(ckpt, store, out_dir: str | Path, *, progress: bool = False) -> dict[str, Any]:
+def demo_report(ckpt, store, out_dir: str | Path, *, progress: bool = False) -> dict[str, Any]:
     """Model and baseline on the store's eval split: writes ``report.md``, ``report.json``,
     ``det.png`` and ``det_szcore.png`` into ``out_dir`` and returns the JSON content."""
+    from seizure.evaluation import channel_robustness, choose_operating_point, score_split, split_probabilities
     from seizure.scoring import det
-    from seizure.scoring.report import evaluate_pairs
-    from seizure.training.evaluate import choose_operating_point
 
     out = Path(out_dir)
     eval_recs, dev_recs = store.records("eval"), store.records("dev")
     if not eval_recs or not dev_recs:
         raise SeizureError("the store needs 'dev' and 'eval' recordings to evaluate", store.root)
     cfg = ckpt.config
-    probs_model = model_probs(ckpt, store, eval_recs)
+    probs_model = split_probabilities(ckpt.model, store, eval_recs, cfg.train)
     n_ch = len(store.channels)
     recs = dev_recs + eval_recs
     if progress:
         from tqdm import tqdm
 
         recs = tqdm(recs, desc="baseline", unit="file")
-    base = {r.rec_id: baseline_probs(r.edf_path, ckpt.recipe, _mask_of(r, n_ch), r.n_seconds) for r in recs}
+    base = {r.rec_id: baseline_probs(r.edf_path, ckpt.recipe, r.mask(n_ch), r.n_seconds) for r in recs}
     base_op, base_sens, base_fa, base_reached = choose_operating_point([base[r.rec_id] for r in dev_recs], dev_recs,
                                                                        cfg.postprocess)
     base_probs = [base[r.rec_id] for r in eval_recs]
@@ -201,9 +149,7 @@ def evaluate_split(ckpt, store, out_dir: str | Path, *, progress: bool = False) 
     subjects = [r.patient for r in eval_recs]
     reports, curves = {}, {}
     for name, (probs, op) in systems.items():
-        reports[name] = evaluate_pairs(_pairs(eval_recs, probs, op))
-        curves[name] = det.sweep(probs, refs, durations, smooth_s=op.smooth_s, min_duration_s=op.min_duration_s,
-                                 merge_gap_s=op.merge_gap_s, subjects=subjects)
+        reports[name], curves[name] = score_split(eval_recs, probs, op)
     labels = {"model": f"model ({cfg.model.frontend} + {cfg.model.cell})", "baseline": "line-length baseline"}
     det.plot_det({labels[k]: c for k, c in curves.items()}, out / "det.png", "ovlp",
                  title="Eval split (synthetic): OVLP sensitivity against false alarms, threshold swept")
@@ -211,7 +157,7 @@ def evaluate_split(ckpt, store, out_dir: str | Path, *, progress: bool = False) 
                  title="Eval split (synthetic): SzCORE event sensitivity against false alarms, threshold swept")
     equal_fa = {name: {m: {str(t): v for t, v in det.operating_points(curves[name], FA_TARGETS, m).items()}
                        for m in ("ovlp", "szcore")} for name in systems}
-    robustness = channel_robustness(ckpt, store, eval_recs, full_probs=probs_model)
+    robustness = channel_robustness(ckpt, store, eval_recs, removals(ckpt.recipe.montage), full_probs=probs_model)
     result = {
         "eval": {"n_recordings": len(eval_recs), "hours": sum(durations) / 3600,
                  "n_seizures": sum(len(e) for e in refs), "n_patients": len(set(subjects))},
@@ -353,10 +299,11 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
     """Run (or resume) the whole demo under ``out_dir``; ``status`` receives one line per stage."""
     from seizure import checkpoint
     from seizure.corpus import preprocess
-    from seizure.score import score_recording
+    from seizure.detect import detect_recording
     from seizure.store import FeatureStore
     from seizure.synth import synthesize
-    from seizure.train import load_config, to_toml, train
+    from seizure.training.config import load_config, to_toml
+    from seizure.training.loop import train
     from seizure.training.loop import pick_device
 
     t_start = time.perf_counter()
@@ -424,7 +371,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
         rep = json.loads(report_files[1].read_text())
         how = "reused"
     else:
-        rep = evaluate_split(ckpt, store, eval_dir, progress=progress)
+        rep = demo_report(ckpt, store, eval_dir, progress=progress)
         how = "written"
     mo = rep["model"]["report"]["methods"]["ovlp"]
     bo = rep["baseline"]["report"]["methods"]["ovlp"]
@@ -444,7 +391,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
     if _newer(list(files.values()), trained.best_path):
         stage(5, f"score: reusing {files['png']}", t0)
     else:
-        res = score_recording(ckpt, rec.edf_path, scored_dir, plot=True, probabilities=True)
+        res = detect_recording(ckpt, rec.edf_path, scored_dir, plot=True, probabilities=True)
         files = res.outputs
         stage(5, f"score: {rec.rec_id} ({res.hours:.2f} h, {rec.n_seizures} reference seizure(s)): "
                  f"{len(res.events)} event(s) detected -> {files['png']}", t0)

@@ -28,7 +28,9 @@ import numpy as np
 from seizure.errors import RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_path, atomic_write, safe_name
-from seizure.recipe import Recipe
+from seizure.preprocess import features
+from seizure.preprocess.montage import get_montage
+from seizure.preprocess.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,11 @@ class RecordMeta:
     def seizure_s(self) -> float:
         return float(sum(b - a for a, b in self.seizures))
 
+    def mask(self, n_channels: int) -> np.ndarray:
+        """Usable channels (bool, ``(n_channels,)``): the stored mask, or all when none was stored.
+        The one place that fallback is written."""
+        return np.asarray(self.channel_mask, dtype=bool) if self.channel_mask else np.ones(n_channels, bool)
+
     @property
     def events(self) -> list[Event]:
         """Reference seizure events (binary, whole-head)."""
@@ -92,6 +99,13 @@ class FeatureInfo:
     channels: tuple[str, ...]
     n_features: int
     frames_per_s: int
+
+
+def feature_info(recipe: Recipe) -> FeatureInfo:
+    """Geometry of the features a recipe produces (channels, n_features, frames_per_s)."""
+    feature = features.get(recipe.feature)
+    return FeatureInfo(tuple(get_montage(recipe.montage).channels), feature.n_features(recipe.feature_params),
+                       feature.frames_per_s(recipe.feature_params, recipe.fs_hz))
 
 
 class FeatureStore:

@@ -431,9 +431,9 @@ def tiny_checkpoint(path: Path) -> Path:
     """An untrained but complete checkpoint (small GRU on spectrogram features) for `score`."""
     from seizure import checkpoint
     from seizure.models import build_model
-    from seizure.pipeline import feature_info
+    from seizure.store import feature_info
     from seizure.postprocess import OperatingPoint
-    from seizure.train import load_config
+    from seizure.training.config import load_config
 
     cfg = load_config(None, TINY_MODEL)
     info = feature_info(cfg.recipe)
@@ -454,7 +454,7 @@ TRAIN_SETTINGS = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "mo
 def tiny_store(root: Path) -> Path:
     """Train (3 patients) and dev (1 patient) recordings of 2-frame-per-second features where
     seizure seconds carry a shift in two features (something to learn)."""
-    from seizure.recipe import Recipe
+    from seizure.preprocess.recipe import Recipe
     from seizure.store import FeatureInfo, RecordMeta, StoreWriter
 
     writer = StoreWriter(root, Recipe(feature="spectrogram"), FeatureInfo(tuple(TCP_PAIRS), 5, 2))

@@ -14,17 +14,20 @@ import pytest
 
 from seizure import checkpoint
 from seizure.corpus import preprocess
-from seizure.demo import REMOVALS, channel_robustness
+from seizure.demo import removals
 from seizure.errors import ConfigError
-from seizure.recipe import Recipe
+from seizure.evaluation import channel_robustness
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
 from seizure.synth import SynthParams, synthesize
-from seizure.train import load_config, train
+from seizure.training.config import load_config
+from seizure.training.loop import train
 
 TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
        "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()
 LEFT_TEMPORAL = [TCP.index(c) for c in ("FP1-F7", "F7-T3", "T3-T5", "T5-O1")]
 FPS, NF = 2, 5
+REMOVALS = removals("tcp")
 NAMES = list(REMOVALS)
 
 
@@ -62,7 +65,7 @@ def test_removing_the_chain_that_carries_the_seizures_loses_them(tmp_path):
                              "postprocess.min_duration_s=[0, 5]", "postprocess.merge_gap_s=[0]"])
     result = train(store.root, tmp_path / "model", cfg)
     ckpt = checkpoint.load(result.best_path)
-    rows = {r["removed"]: r for r in channel_robustness(ckpt, store, store.records("eval"))}
+    rows = {r["removed"]: r for r in channel_robustness(ckpt, store, store.records("eval"), REMOVALS)}
     assert rows[NAMES[0]]["n_ref"] == 9 and rows[NAMES[0]]["sensitivity"] >= 8 / 9  # it learned the seizures
     assert rows[NAMES[1]]["change_points"] >= -100 / 9  # A1/A2 carry nothing: at most one seizure lost
     assert rows[NAMES[3]]["change_points"] >= -100 / 9  # nor does the right temporal chain
@@ -91,7 +94,7 @@ def test_synthetic_eval_split_with_channels_removed(tmp_path):
     result = train(tmp_path / "store", tmp_path / "model", cfg)
     ckpt = checkpoint.load(result.best_path)
     store = FeatureStore(tmp_path / "store")
-    rows = channel_robustness(ckpt, store, store.records("eval"))
+    rows = channel_robustness(ckpt, store, store.records("eval"), REMOVALS)
     for r in rows:
         print(f"{r['removed']:<55} {100 * r['sensitivity']:5.1f}% ({r['hits']:g}/{r['n_ref']:g}) "
               f"{r['fa_per_24h']:6.1f} FA/24h  {r['change_points']:+6.1f} points")

@@ -12,9 +12,9 @@ from seizure import __version__, checkpoint
 from seizure.errors import CheckpointError, RecipeMismatchError
 from seizure.models import build_model
 from seizure.postprocess import OperatingPoint
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, StoreWriter
-from seizure.train import load_config
+from seizure.training.config import load_config
 
 CFG = load_config(None, ["model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
                          "model.cell=minimalrnn", "model.regularizers=['sparse_vd']"])
@@ -125,3 +125,15 @@ def test_train_state_is_plain_data(tmp_path):
     _, path = saved(tmp_path, "last.pt", train_state=state)
     raw = torch.load(path, weights_only=True)
     assert raw["train_state"]["step"] == 2 and torch.equal(raw["train_state"]["rng_state"], state["rng_state"])
+
+
+def test_loading_builds_the_model_without_running_the_initializer(tmp_path, monkeypatch):
+    model, path = saved(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the initializer ran while loading a checkpoint")
+
+    monkeypatch.setattr("seizure.models.network.apply_initializers", refuse)
+    ckpt = checkpoint.load(path)
+    for name, value in model.state_dict().items():
+        assert torch.equal(ckpt.model.state_dict()[name], value), name

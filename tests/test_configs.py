@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from seizure import features
+from seizure.preprocess import features
 from seizure.errors import ConfigError
 from seizure.models import build_model
 from seizure.models.regularizers import param_groups, penalty
 from seizure.models.sparse_vd import kl_total
-from seizure.montage import get_montage
-from seizure.train import ExperimentConfig, load_config, to_toml
+from seizure.preprocess.montage import get_montage
+from seizure.training.config import ExperimentConfig, load_config, to_toml
 from seizure.training.loop import _lr_lambda
 
 CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from seizure import checkpoint
-from seizure.pipeline import feature_info
-from seizure.score import score_recording
-from seizure.store import RecordMeta, StoreWriter
-from seizure.train import load_config, train
+from seizure.detect import detect_recording
+from seizure.store import RecordMeta, StoreWriter, feature_info
+from seizure.training.config import load_config
+from seizure.training.loop import train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_score import write_recording  # noqa: E402
+from test_detect import write_recording  # noqa: E402
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
 SMALL_RUN = ["train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=2", "train.crop_s=30",
@@ -67,6 +67,6 @@ def test_config_trains_one_epoch_and_scores(path, tmp_path, edf):
         assert result.metrics[0]["kl"] > 0
     ckpt = checkpoint.load(result.best_path)
     assert ckpt.config == cfg
-    scored = score_recording(ckpt, edf, tmp_path / "scored")
+    scored = detect_recording(ckpt, edf, tmp_path / "scored")
     assert scored.probs.shape == (60,) and np.isfinite(scored.probs).all()
     assert ((scored.probs >= 0) & (scored.probs <= 1)).all()

@@ -17,7 +17,7 @@ from seizure.errors import ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.io.annotations import second_labels, write_csv, write_csv_bi, write_tse, write_tse_bi
 from seizure.io.edf import write_edf
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureStore
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()

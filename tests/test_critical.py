@@ -18,7 +18,7 @@ from seizure.models import build_model
 from seizure.models.init import INITIALIZERS, InitTarget, _minimal_map, critical_params
 from seizure.models.isometry import burn_in, isometry, state_jacobian_svals
 from seizure.models.recurrent import CELLS
-from seizure.train import load_config
+from seizure.training.config import load_config
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "minimalrnn_critical.toml"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from seizure import cli
-from seizure.demo import REMOVALS, demo_config_path, run_demo
+from seizure.demo import demo_config_path, removals, run_demo
 from seizure.errors import ConfigError, SeizureError
 from seizure.io.annotations import read_annotations
 from seizure.scoring import det
@@ -45,7 +45,7 @@ def test_every_stage_reports_and_every_output_parses(demo):
         assert 0.0 <= methods["ovlp"]["sensitivity"] <= 1.0
         assert set(rep["equal_fa"][system]) == {"ovlp", "szcore"}
         assert len(rep[system]["det"]["thresholds"]) == len(det.default_thresholds())
-    assert [row["removed"] for row in rep["channel_robustness"]] == list(REMOVALS)
+    assert [row["removed"] for row in rep["channel_robustness"]] == list(removals())
     md = result.outputs["report.md"].read_text()
     for heading in ("## Model and baseline at their dev-chosen operating points", "## At equal false-alarm rates (DET)",
                     "## Channel robustness", "| OVLP |", "| SzCORE event |"):

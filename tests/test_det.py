@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from seizure.errors import ConfigError
 from seizure.events import Event
 from seizure.postprocess import OperatingPoint, probs_to_events
 from seizure.scoring import aggregate, det, ovlp, szcore
@@ -65,7 +66,7 @@ def test_default_thresholds_and_no_subjects():
     assert curve.thresholds[-1] == 0.9999 and np.all(np.diff(curve.thresholds) > 0)
     assert det.default_thresholds(10).size == 16 and det.default_thresholds(1000)[-1] == 0.9999
     assert curve.szcore_subject_mean is None
-    with pytest.raises(ValueError, match=r"method must be one of \['ovlp', 'szcore'\]"):
+    with pytest.raises(ConfigError, match=r"unknown DET method 'szcore_subject_mean'; valid: ovlp, szcore"):
         curve.method("szcore_subject_mean")
     assert set(curve.to_dict()) >= {"thresholds", "postprocess", "ovlp", "szcore"}
 
@@ -107,7 +108,7 @@ def test_sweep_validation():
         det.sweep(probs, refs, durations, subjects=["a"])
     with pytest.raises(ValueError, match=r"probs\[1\] must hold finite probabilities"):
         det.sweep([probs[0], probs[1] * 3], refs, durations)
-    with pytest.raises(ValueError, match=r"method must be one of \['ovlp', 'szcore'\], got 'taes'"):
+    with pytest.raises(ConfigError, match=r"unknown DET method 'taes'; valid: ovlp, szcore"):
         det.operating_point(_toy_curve(), method="taes")
 
 

@@ -11,7 +11,7 @@ import pytest
 from seizure import cli
 from seizure.events import Event
 from seizure.io.annotations import write_csv, write_csv_bi, write_szcore_tsv, write_tse_bi
-from seizure.scoring.report import evaluate_paths
+from seizure.scoring.report import report_paths
 
 MEASURE_KEYS = {"sensitivity", "precision", "f1", "fa_per_24h", "hits", "misses", "false_alarms"}
 
@@ -53,7 +53,7 @@ def test_evaluate_directories(tmp_path, run_cli):
 
     report = json.loads((tmp_path / "scores.json").read_text())
     assert report == json.loads((tmp_path / "out/report.json").read_text())
-    assert set(report) == {"n_recordings", "duration_s", "n_ref_events", "methods", "per_recording"}
+    assert set(report) == {"n_recordings", "duration_s", "n_ref_events", "methods", "per_recording", "bootstrap"}
     assert (report["n_recordings"], report["duration_s"], report["n_ref_events"]) == (3, 9000.0, 3)
     assert set(report["methods"]) == {"ovlp", "taes", "epoch", "szcore"}
     for name in ("ovlp", "taes", "epoch"):
@@ -77,6 +77,46 @@ def test_evaluate_directories(tmp_path, run_cli):
     md = (tmp_path / "out/report.md").read_text()
     assert "| OVLP | 100.00% | 75.00% | 85.71% | 9.60 | 3 | 0 | 1 | NEDC any-overlap; counts pooled" in md
     assert "SzCORE rows follow the timescoring package" in md
+
+
+def test_evaluate_bootstrap_intervals(tmp_path, run_cli):
+    """Two patients, so every resample is cc, cd (twice as likely) or dd: each at least 25%, so the
+    95% interval runs from the smaller to the larger of the single-patient figures (hand-computed)."""
+    ref, hyp = _corpus(tmp_path)
+    code, out, err = run_cli("--ref", str(ref), "--hyp", str(hyp), "--out", str(tmp_path / "out"),
+                             "--bootstrap", "1000", "--seed", "7")
+    assert code == 0, err
+    boot = json.loads((tmp_path / "out/report.json").read_text())["bootstrap"]
+    assert {k: boot[k] for k in ("n_resamples", "seed", "level", "n_patients", "unit")} == {
+        "n_resamples": 1000, "seed": 7, "level": 0.95, "n_patients": 2, "unit": "patient"}
+    assert set(boot["methods"]) == {"ovlp", "taes", "epoch", "szcore", "szcore_sample"}
+    ovlp, taes, sz = (boot["methods"][m] for m in ("ovlp", "taes", "szcore"))
+    # OVLP: both patients detect every seizure; false alarms: aaaaaaac 1 in 1.5 h (16/24h), aaaaaaad none
+    assert ovlp["sensitivity"] == {"estimate": 1.0, "low": 1.0, "high": 1.0, "n_defined": 1000}
+    assert (ovlp["fa_per_24h"]["low"], ovlp["fa_per_24h"]["high"]) == (0.0, pytest.approx(16.0))
+    assert ovlp["fa_per_24h"]["estimate"] == pytest.approx(9.6)
+    # TAES sensitivity: aaaaaaac 0.5 of 2 seizures, aaaaaaad 30/720 of 1
+    assert (taes["sensitivity"]["low"], taes["sensitivity"]["high"]) == (pytest.approx(30 / 720), pytest.approx(0.25))
+    # SzCORE F1 = 2TP / (2TP + FP + FN): cc 8/10, dd 4/8, pooled 6/9
+    assert sz["f1"]["estimate"] == pytest.approx(2 / 3)
+    assert (sz["f1"]["low"], sz["f1"]["high"]) == (pytest.approx(0.5), pytest.approx(0.8))
+    line = next(x for x in out.splitlines() if x.startswith("95% intervals"))
+    assert "1000 resamples of 2 patients, seed 7" in line and "OVLP FA/24h [0.00, 16.00]" in line
+    assert "SzCORE event F1 [50.00%, 80.00%]" in line
+    md = (tmp_path / "out/report.md").read_text()
+    assert "## 95% intervals (patient-level bootstrap)" in md
+    assert "1000 resamples of the 2 patients with replacement (seed 7)" in md
+    assert "| OVLP | [100.00%, 100.00%] |" in md
+    # the same seed gives the same report; --bootstrap 0 switches the intervals off
+    run_cli("--ref", str(ref), "--hyp", str(hyp), "--json", str(tmp_path / "again.json"), "--seed", "7")
+    assert json.loads((tmp_path / "again.json").read_text())["bootstrap"] == boot
+    code, out, _ = run_cli("--ref", str(ref), "--hyp", str(hyp), "--out", str(tmp_path / "off"), "--bootstrap", "0")
+    assert code == 0 and "intervals" not in out
+    assert "bootstrap" not in json.loads((tmp_path / "off/report.json").read_text())
+    assert "intervals" not in (tmp_path / "off/report.md").read_text()
+    with pytest.raises(SystemExit) as info:
+        run_cli("--ref", str(ref), "--hyp", str(hyp), "--bootstrap", "-1")
+    assert info.value.code == 2
 
 
 def test_evaluate_list_files_and_missing_hypotheses(tmp_path, run_cli):
@@ -126,16 +166,16 @@ def test_duration_from_the_edf_beside_v1_files(tmp_path):
     (ref / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
     write_edf(ref / "rec_1.edf", np.zeros((1, 64 * 30), dtype=np.float32), ["EEG FP1-REF"], 64.0)
     write_tse_bi(hyp / "rec_1.tse_bi", [Event(12, 14)], 30.0)
-    report = evaluate_paths(ref, hyp)
+    report = report_paths(ref, hyp)
     assert report.duration_s == 30.0 and report.methods["ovlp"].hits == 1
     (ref / "rec_1.edf").unlink()
     (hyp / "rec_1.tse_bi").write_text("version = tse_v1.0.0\n\n10.0000 20.0000 seiz 1.0000\n")
     with pytest.raises(Exception, match="no recording duration"):
-        evaluate_paths(ref, hyp)
+        report_paths(ref, hyp)
 
 
 def test_real_tusz_annotations_against_themselves(real_headers, tmp_path):
-    report = evaluate_paths(real_headers / "tuh", real_headers / "tuh")
+    report = report_paths(real_headers / "tuh", real_headers / "tuh")
     d = report.to_dict()
     assert d["n_recordings"] == len(list((real_headers / "tuh").rglob("*.csv_bi")))
     assert d["n_ref_events"] > 20

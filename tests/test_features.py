@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from seizure import features as F
+from seizure.preprocess import features as F
 from seizure.errors import ConfigError
 
 FS = 250

@@ -25,8 +25,8 @@ from seizure.inspect import inspect_edf
 from seizure.io.annotations import (binary_events, read_annotations, second_labels, write_csv, write_csv_bi,
                                     write_szcore_tsv, write_tse, write_tse_bi)
 from seizure.io.edf import EdfReader
-from seizure.pipeline import process_edf
-from seizure.recipe import Recipe
+from seizure.preprocess.pipeline import process_edf
+from seizure.preprocess.recipe import Recipe
 
 FAST = settings(max_examples=200, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

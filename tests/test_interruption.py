@@ -14,7 +14,7 @@ import numpy as np
 from bad_inputs import CASES, corpus_path, good_csv_bi, run_cli, tiny_store, train_argv, write_case
 from edf_factory import TCP_REF_LABELS, edf_bytes
 from seizure.corpus import preprocess
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureStore
 
 ROOT = Path(__file__).resolve().parents[1]

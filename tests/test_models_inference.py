@@ -119,7 +119,7 @@ def test_bfloat16_is_opt_in_and_close(features):
     low = predict_array(model, x, FPS, window_s=100, context_s=30, precision="bfloat16")
     assert low.dtype == np.float32 and low.shape == ref.shape
     assert 0 < np.abs(low - ref).max() < 3e-2  # bf16 keeps ~3 significant digits
-    with pytest.raises(ConfigError, match="precision must be one of bfloat16, float32, got 'half'"):
+    with pytest.raises(ConfigError, match="unknown precision 'half'; valid: bfloat16, float32"):
         predict_array(model, x, FPS, precision="half")
 
 

@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 
-from seizure import montage
 from seizure.errors import MontageError
 from seizure.io import EdfReader, read_edf
 from seizure.io.edf import Recording
-from seizure.montage import MONTAGES, normalise_label, plan
+from seizure.io import channels
+from seizure.preprocess import montage
+from seizure.io.channels import normalise_label
+from seizure.preprocess.montage import MONTAGES, plan
 
 TCP = MONTAGES["tcp"].channels
 ELECTRODES_21 = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
@@ -29,11 +31,11 @@ def test_synonyms(label, expected):
 
 
 def test_synonym_table_is_explicit_and_maps_to_canonical_names():
-    assert montage.SYNONYMS["T7"] == "T3" and montage.SYNONYMS["P8"] == "T6"
-    for alias, canonical in montage.SYNONYMS.items():
-        assert alias not in montage.SYNONYMS.values() or alias == canonical
+    assert channels.SYNONYMS["T7"] == "T3" and channels.SYNONYMS["P8"] == "T6"
+    for alias, canonical in channels.SYNONYMS.items():
+        assert alias not in channels.SYNONYMS.values() or alias == canonical
     for a, b in MONTAGES["tcp"].pairs + MONTAGES["double_banana"].pairs:
-        assert a in montage.ELECTRODES and b in montage.ELECTRODES
+        assert a in channels.ELECTRODES and b in channels.ELECTRODES
 
 
 def test_registry_shapes_and_tcp_order():

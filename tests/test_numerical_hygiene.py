@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bad_inputs import corpus_path, good_csv_bi, run_cli, tiny_checkpoint
-from seizure import signal as sig
+from seizure.preprocess import signal as sig
 from seizure.io.edf import write_edf
-from seizure.montage import MONTAGES
+from seizure.preprocess.montage import MONTAGES
 from seizure.store import FeatureStore
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()

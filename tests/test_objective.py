@@ -13,7 +13,8 @@ import torch
 from seizure.models import ModelConfig, RegularizerConfig, build_model
 from seizure.models.objective import Objective
 from seizure.models.sparse_vd import K1, K2, K3, svd_modules
-from seizure.train import load_config, train
+from seizure.training.config import load_config
+from seizure.training.loop import train
 from seizure.training import loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

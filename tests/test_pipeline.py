@@ -3,15 +3,16 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from seizure import montage
+from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, EDFError, MontageError
 from seizure.events import Event
 from seizure.io.annotations import write_csv, write_csv_bi, write_tse_bi
 from seizure.io.edf import EdfReader, read_edf, write_edf
-from seizure.pipeline import (EdfPipeline, feature_info, iter_feature_chunks, iter_montaged_chunks, labels_for,
-                              process_edf)
-from seizure.recipe import Recipe
-from seizure.signal import apply_steps
+from seizure.preprocess.pipeline import (EdfPipeline, iter_feature_chunks, iter_montaged_chunks, labels_for,
+                                         process_edf)
+from seizure.preprocess.recipe import Recipe
+from seizure.preprocess.signal import apply_steps
+from seizure.store import feature_info
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 EXTRA = ["EEG EKG1-REF", "EMG-REF", "PHOTIC-REF"]

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from seizure import signal as sig
+from seizure.preprocess import signal as sig
 from seizure.errors import SignalQualityError
 from seizure.io.edf import write_edf
-from seizure.pipeline import process_edf
-from seizure.quality import FLAT_STD_UV, QualityMonitor, check_finite
-from seizure.recipe import Recipe
+from seizure.preprocess.pipeline import process_edf
+from seizure.preprocess.quality import FLAT_STD_UV, QualityMonitor, check_finite
+from seizure.preprocess.recipe import Recipe
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 
@@ -71,7 +71,7 @@ def test_statistics_gathered_chunk_by_chunk_equal_those_of_the_whole_signal():
     """Counts at the running extremes are only updated where a chunk reaches them; the result
     must equal counting over all strided samples at once (a ceiling hit again and again, a
     new minimum late, a flat electrode, a DC offset)."""
-    from seizure.quality import STRIDE, _Moments
+    from seizure.preprocess.quality import STRIDE, _Moments
 
     rng = np.random.default_rng(2)
     x = rng.normal(0, 20, (4, 64 * 1000)).astype(np.float32)

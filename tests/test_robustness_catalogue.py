@@ -14,8 +14,8 @@ from bad_inputs import CASES, SECONDS, corpus_path, run_cli, run_preprocess, run
 from edf_factory import TCP_REF_LABELS, edf_bytes
 from seizure.io.annotations import read_annotations
 from seizure.io.edf import EdfReader, EdfWriter
-from seizure.pipeline import EdfPipeline
-from seizure.recipe import Recipe
+from seizure.preprocess.pipeline import EdfPipeline
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureStore
 
 ROOT = Path(__file__).resolve().parents[1]

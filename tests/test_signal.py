@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from seizure import signal as sig
+from seizure.preprocess import signal as sig
 from seizure.errors import ConfigError, SignalQualityError
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 
 def tone(freq_hz, fs_hz, seconds, amp=1.0):
@@ -91,7 +91,7 @@ def test_low_pass_and_notch_at_or_above_nyquist_are_skipped_with_a_warning(caplo
     assert len(plan.warnings) == 2
     assert "low-pass 70 Hz skipped" in plan.warnings[0] and "notch 60 Hz skipped" in plan.warnings[1]
     x = tone(20.0, fs, 30, 10) + 40.0
-    with caplog.at_level(logging.WARNING, logger="seizure.signal"):
+    with caplog.at_level(logging.WARNING, logger="seizure.preprocess.signal"):
         y, fs_out = sig.apply_steps(x, fs, Recipe())
     assert "Nyquist" in caplog.text
     assert fs_out == 250.0 and np.isfinite(y).all()
@@ -172,6 +172,6 @@ def test_impossible_filters_are_refused_by_name(step, message):
 
 def test_the_pipeline_does_not_import_scipy_signal():
     """scipy.signal takes ~0.45 s to import: every preprocessing worker would pay it."""
-    code = "import sys, seizure.corpus, seizure.pipeline; print('scipy.signal' in sys.modules)"
+    code = "import sys, seizure.corpus, seizure.preprocess.pipeline; print('scipy.signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

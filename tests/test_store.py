@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from seizure.errors import RecipeMismatchError, SeizureError
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
 
 INFO = FeatureInfo(("FP1-F7", "F7-T3"), 26, 10)

@@ -13,19 +13,16 @@ import pytest
 from seizure import checkpoint, cli
 from seizure.errors import ConfigError, RecipeMismatchError
 from seizure.postprocess import OperatingPoint, probs_to_events
-from seizure.recipe import Recipe
 from seizure.scoring.inputs import RecordingPair
-from seizure.scoring.report import evaluate_pairs
-from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
-from seizure.study import AXES, load_study, run_study, specificity
+from seizure.scoring.report import report_pairs
+from seizure.store import FeatureStore
+from seizure.evaluation import specificity
+from seizure.study import AXES, load_study, run_study
 from seizure.study.tables import mean_curve, stats
 from seizure.training.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "configs" / "study"
-TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
-       "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()
-FPS, NF = 2, 5
 PAPER_INITIALIZERS = ("orthogonal", "lecun_uniform", "lecun_normal", "glorot_uniform", "glorot_normal", "he_uniform",
                       "he_normal", "variance_scaling", "random_uniform", "truncated_normal")
 TINY_BASE = """
@@ -51,34 +48,9 @@ merge_gap_s = [0.0]
 """
 
 
-def make_store(root: Path) -> FeatureStore:
-    """Train 3 patients, dev 1, eval 2; one seizure in every other recording, with a feature shift."""
-    writer = StoreWriter(root, Recipe(feature="spectrogram"), FeatureInfo(tuple(TCP), NF, FPS))
-    rng = np.random.default_rng(0)
-    for split, n_patients in (("train", 3), ("dev", 1), ("eval", 2)):
-        for p in range(n_patients):
-            patient = f"{split[:2]}{p:06d}"
-            for r in range(2):
-                n_s = int(rng.integers(150, 220))
-                x = rng.standard_normal((n_s * FPS, len(TCP), NF)).astype(np.float32)
-                y = np.zeros(n_s, np.uint8)
-                seizures = []
-                if r == 0:
-                    a = int(rng.integers(20, n_s - 60))
-                    b = a + int(rng.integers(15, 40))
-                    y[a:b] = 1
-                    seizures.append([float(a), float(b)])
-                    x[a * FPS:b * FPS, :, :2] += 2.5
-                meta = RecordMeta(rec_id=f"{patient}_s001_t{r:03d}", split=split, patient=patient, edf_path="x.edf",
-                                  duration_s=float(n_s), n_seconds=n_s, n_frames=n_s * FPS,
-                                  channel_mask=[True] * len(TCP), seizures=seizures)
-                writer.write_ok(meta, y, x)
-    return FeatureStore(root)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> FeatureStore:
-    return make_store(tmp_path_factory.mktemp("store"))
+@pytest.fixture(scope="session")
+def store(study_store) -> FeatureStore:
+    return study_store
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +151,7 @@ def test_two_run_grid_end_to_end_then_resume(store, tiny_base, grid):
         probs = [probs_npz[r.rec_id] for r in eval_recs]
         assert [len(p) for p in probs] == [r.n_seconds for r in eval_recs]
         op = OperatingPoint(**checkpoint.read(run / "best.pt")["operating_point"])
-        report = evaluate_pairs([RecordingPair(r.rec_id, r.events, probs_to_events(p, op), r.duration_s)
+        report = report_pairs([RecordingPair(r.rec_id, r.events, probs_to_events(p, op), r.duration_s)
                                  for r, p in zip(eval_recs, probs)])
         f = result["figures"]
         assert f["ovlp_sensitivity"] == pytest.approx(report.methods["ovlp"].sensitivity)
@@ -276,9 +248,9 @@ model.init = {{ conv = "rai", conv_params = {{ sigma = -1.0 }} }}
 
 
 def test_an_interrupted_study_writes_its_tables_and_resumes(store, tiny_base, tmp_path, monkeypatch):
-    import seizure.train
+    import seizure.training.loop
     from seizure.study import StudyInterrupted
-    from seizure.train import TrainingInterrupted
+    from seizure.training.loop import TrainingInterrupted
 
     study = write_study(tmp_path, f'[study]\naxis = "cell"\nbase = "{tiny_base}"\nseeds = 1\n'
                                   '[variants.gru]\nmodel = { cell = "gru" }\n')
@@ -287,7 +259,7 @@ def test_an_interrupted_study_writes_its_tables_and_resumes(store, tiny_base, tm
     def stopped(store_path, run_dir, cfg, progress=False):  # what Ctrl-C during training raises
         raise TrainingInterrupted("training stopped at epoch 1 step 2", run_dir)
 
-    monkeypatch.setattr(seizure.train, "train", stopped)
+    monkeypatch.setattr(seizure.training.loop, "train", stopped)
     with pytest.raises(StudyInterrupted, match="run the same command again to resume"):
         run_study(study, store.root, out)
     assert "| gru | 0/1 |" in (out / "results.md").read_text()

@@ -19,7 +19,7 @@ from seizure.cli import main
 from seizure.errors import ConfigError, SeizureError
 from seizure.io import EdfReader, read_edf
 from seizure.io.annotations import read_annotations
-from seizure.montage import apply
+from seizure.preprocess.montage import apply
 from seizure.synth import SynthParams, synthesize, synthesize_long_recording
 from seizure.synth import head
 from seizure.synth.artifacts import Transient

@@ -11,51 +11,16 @@ import torch
 
 from seizure import checkpoint
 from seizure.errors import CheckpointError, RecipeMismatchError, SeizureError
-from seizure.recipe import Recipe
-from seizure.store import FeatureInfo, FeatureStore, RecordMeta, StoreWriter
-from seizure.train import TrainingInterrupted, load_config, train
+from seizure.store import FeatureStore, RecordMeta
+from seizure.training.config import load_config
+from seizure.training.loop import TrainingInterrupted, train
 from seizure.training import loop
 from seizure.training.config import TrainConfig
-from seizure.training.evaluate import DevResult
-from seizure.training.sampler import TCP_CHAINS, CropSampler, feature_statistics
+from seizure.evaluation import DevResult
+from seizure.preprocess.montage import MONTAGES
+from seizure.training.sampler import CropSampler, feature_statistics
 
-TCP = ("FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 A1-T3 T3-C3 C3-CZ CZ-C4 C4-T4 T4-A2 "
-       "FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2").split()
-RECIPE = Recipe(feature="spectrogram")
-FPS, NF = 2, 5
-
-
-def make_store(root, seed: int = 0, splits=(("train", 3), ("dev", 1), ("eval", 1)), dev_patient_in_train=False):
-    """A tiny store: 2 recordings per patient; seizure seconds carry a shift in 2 features."""
-    writer = StoreWriter(root, RECIPE, FeatureInfo(tuple(TCP), NF, FPS))
-    rng = np.random.default_rng(seed)
-    k = 0
-    for split, n_patients in splits:
-        for p in range(n_patients):
-            patient = f"{split[:2]}{p:06d}" if not (dev_patient_in_train and split == "dev") else "tr000000"
-            for r in range(2):
-                n_s = int(rng.integers(150, 220)) if not (split == "train" and p == 0 and r == 1) else 40
-                x = rng.standard_normal((n_s * FPS, len(TCP), NF)).astype(np.float32) + 3.0
-                y = np.zeros(n_s, np.uint8)
-                seizures = []
-                if r == 0:
-                    a = int(rng.integers(20, n_s - 60))
-                    b = a + int(rng.integers(15, 40))
-                    y[a:b] = 1
-                    seizures.append([float(a), float(b)])
-                    x[a * FPS:b * FPS, :, :2] += 2.5
-                mask = [True] * len(TCP)
-                if k % 3 == 0:  # some recordings lack A1/A2
-                    mask[8] = mask[13] = False
-                    x[:, [8, 13]] = 0.0
-                rec_id = f"{patient}_s{1 + (split == 'dev'):03d}_t{r:03d}"
-                meta = RecordMeta(rec_id=rec_id, split=split, patient=patient, edf_path="x.edf",
-                                  duration_s=float(n_s), n_seconds=n_s, n_frames=n_s * FPS, channel_mask=mask,
-                                  seizures=seizures)
-                writer.write_ok(meta, y, x)
-                k += 1
-    return FeatureStore(root)
-
+from feature_stores import FPS, NF, RECIPE, TCP, make_store  # noqa: E402  (tests/ helper)
 
 TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
         "model.cell=gru", "train.batch_size=4", "train.crop_s=40", "train.steps_per_epoch=4", "train.epochs=2",
@@ -63,9 +28,9 @@ TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_
         "postprocess.smooth_s=[0, 3]", "postprocess.min_duration_s=[0]", "postprocess.merge_gap_s=[0]"]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return make_store(tmp_path_factory.mktemp("store"))
+@pytest.fixture(scope="session")
+def store(train_store):
+    return train_store
 
 
 def tiny(*extra):
@@ -156,7 +121,7 @@ def test_early_stopping_on_dev(store, tmp_path, monkeypatch):
 
     flat = DevResult(loss=0.5, sensitivity=0.5, fa_per_24h=1.0, operating_point=OperatingPoint(0.5), hours=0.1,
                      n_seizures=1, det_area=0.4)
-    monkeypatch.setattr(loop, "evaluate_dev", lambda *a, **k: flat)
+    monkeypatch.setattr(loop, "dev_result", lambda *a, **k: flat)
     cfg = tiny("train.epochs=10", "model.regularizers=['early_stopping']", "model.reg.early_stopping_patience=2")
     result = train(store.root, tmp_path, cfg)
     assert len(result.metrics) == 3  # best at epoch 1, then two epochs without improvement
@@ -216,7 +181,7 @@ def test_channel_dropout_drops_chains_or_channels(store):
     cfg = TrainConfig(seed=0, batch_size=16, crop_s=30, steps_per_epoch=20, channel_dropout=1.0,
                       channel_dropout_mode="both", channel_dropout_max=3)
     sampler = CropSampler(store, recs, cfg)
-    chains = {tuple(sorted(TCP.index(c) for c in chain)) for chain in TCP_CHAINS.values()}
+    chains = {tuple(sorted(TCP.index(c) for c in chain)) for chain in MONTAGES["tcp"].chains.values()}
     drops = [c.drop for b in sampler.epoch_plan(0) for c in b]
     assert all(d for d in drops)  # probability 1: every crop loses channels
     as_chain = [d for d in drops if d in chains]
@@ -256,7 +221,7 @@ def test_operating_point_tolerance_keeps_thresholds_off_the_floor():
     event is allowed; without tolerance it is."""
     from seizure.postprocess import OperatingPoint
     from seizure.training.config import PostprocessConfig
-    from seizure.training.evaluate import choose_operating_point, det_area
+    from seizure.evaluation import choose_operating_point, det_area
 
     records, probs = [], []
     for i in range(6):
@@ -297,7 +262,7 @@ def test_select_last_keeps_the_final_epoch(store, tmp_path, monkeypatch):
         return DevResult(loss=1 - area, sensitivity=area, fa_per_24h=0.0, operating_point=OperatingPoint(area),
                          hours=0.1, n_seizures=1, det_area=area)
 
-    monkeypatch.setattr(loop, "evaluate_dev", fake_dev)
+    monkeypatch.setattr(loop, "dev_result", fake_dev)
     last = train(store.root, tmp_path / "last", tiny("train.epochs=3", "train.select='last'"))
     assert last.summary["best_epoch"] == 3 and last.operating_point.threshold == 0.6
     results = iter([0.9, 0.5, 0.6])

@@ -25,6 +25,7 @@ def bounded(cast: Callable[[str], float], what: str, *, low: float | None = None
 
 
 positive_int = bounded(int, "a positive integer", low=1)
+count = bounded(int, "an integer >= 0", low=0)
 seed = bounded(int, "an integer seed >= 0", low=0)
 seconds = bounded(float, "a number of seconds >= 0", low=0.0)
 hours = bounded(float, "a number of hours in (0, 200]", low=0.0, high=200.0, low_open=True)

@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seizure.train import TrainingInterrupted, load_config, train
+    from seizure.training.config import load_config
+    from seizure.training.loop import TrainingInterrupted, train
 
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out)

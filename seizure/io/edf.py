@@ -48,7 +48,7 @@ import numpy as np
 from seizure.errors import EDFError
 from seizure.events import Event
 from seizure.fsutil import atomic_path
-from seizure.montage import is_electrode_label, normalise_label
+from seizure.io.channels import is_electrode_label, normalise_label
 
 log = logging.getLogger(__name__)
 

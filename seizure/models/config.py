@@ -1,8 +1,10 @@
 """The ``[model]`` config section: front-end, recurrent back-end, initializers, regularizers.
 
-Frozen dataclasses loaded from TOML through :mod:`seizure.config`. Names (front-end,
-cell, initializers, regularizers) are checked against the registries by
-:func:`validate`, which :func:`seizure.models.build_model` calls.
+Frozen dataclasses loaded from TOML through :mod:`seizure.config`, validated once, when
+built: :meth:`ModelConfig.__post_init__` checks the sizes and every name (front-end, cell,
+initializers and their parameters, regularizers) against its registry (ConfigError naming
+the key). This is the one place model-spec checks live; everything downstream
+(:func:`seizure.models.build_model`, checkpoint loading) trusts a built ModelConfig.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from seizure.errors import ConfigError
+from seizure.registry import pick
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class ModelConfig:
                              f"({len(self.cnn1d_strides)}) must have the same length")
         if len(set(self.regularizers)) != len(self.regularizers):
             raise ValueError(f"regularizers lists a name twice: {list(self.regularizers)}")
+        _check_names(self)
 
     def uses(self, regularizer: str) -> bool:
         """True if ``regularizer`` is listed (``l1_l2`` implies ``l1`` and ``l2``)."""
@@ -131,27 +135,20 @@ class ModelConfig:
         return regularizer in self.regularizers
 
 
-def lookup(registry: dict[str, Any], name: str, what: str) -> Any:
-    """``registry[name]``, or a :class:`ConfigError` listing the valid names."""
-    try:
-        return registry[name]
-    except KeyError:
-        raise ConfigError(f"unknown {what} {name!r}; valid: {', '.join(sorted(registry))}") from None
-
-
-def validate(cfg: ModelConfig) -> None:
-    """Check every name in ``cfg`` against its registry (ConfigError naming the key)."""
+def _check_names(cfg: ModelConfig) -> None:
+    """Every name in ``cfg`` against its registry (ConfigError naming the key); run once, by
+    :meth:`ModelConfig.__post_init__`."""
     from seizure.models.frontends import FRONTENDS
     from seizure.models.init import INITIALIZERS, check_params
     from seizure.models.recurrent import CELLS
     from seizure.models.regularizers import REGULARIZERS
 
-    lookup(FRONTENDS, cfg.frontend, "model.frontend")
-    lookup(CELLS, cfg.cell, "model.cell")
+    pick(FRONTENDS, cfg.frontend, "model.frontend")
+    pick(CELLS, cfg.cell, "model.cell")
     for name in cfg.regularizers:
-        lookup(REGULARIZERS, name, "model.regularizers entry")
+        pick(REGULARIZERS, name, "model.regularizers entry")
     for group, (name, params) in cfg.init.groups().items():
-        lookup(INITIALIZERS, name, f"model.init.{group}")
+        pick(INITIALIZERS, name, f"model.init.{group}")
         check_params(name, params, f"model.init.{group}_params")
     if "critical" in (cfg.init.recurrent_input, cfg.init.recurrent_hidden) and cfg.cell not in ("rnn", "minimalrnn"):
         raise ConfigError(f"model.init: 'critical' is defined for the rnn and minimalrnn cells "

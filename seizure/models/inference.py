@@ -57,6 +57,7 @@ import torch
 from torch import nn
 
 from seizure.errors import ConfigError
+from seizure.registry import pick
 
 INFERENCE_BUDGET_MB = 400.0  # memory of one inference batch (see inference_batch_size)
 PRECISIONS = ("bfloat16", "float32")
@@ -117,8 +118,7 @@ def _one_thread(device: torch.device) -> Iterator[None]:
 
 
 def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    pick(dict.fromkeys(PRECISIONS), precision, "precision")
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
@@ -209,12 +209,16 @@ def predict_probs(model: nn.Module, chunks: Iterable[np.ndarray], frames_per_s: 
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
+def array_chunks(features: np.ndarray, frames_per_s: int, chunk_s: float = 600.0) -> Iterator[np.ndarray]:
+    """An in-memory or memory-mapped ``(n_frames, C, F)`` array as :func:`predict_probs` chunks."""
+    step = int(round(chunk_s)) * int(frames_per_s)
+    return (features[i:i + step] for i in range(0, features.shape[0], step))
+
+
 def predict_array(model: nn.Module, features: np.ndarray, frames_per_s: int, mask: np.ndarray | None = None,
                   *, chunk_s: float = 600.0, **kwargs) -> np.ndarray:
     """:func:`predict_probs` over an in-memory or memory-mapped ``(n_frames, C, F)`` array."""
-    step = int(round(chunk_s)) * int(frames_per_s)
-    chunks = (features[i:i + step] for i in range(0, features.shape[0], step))
-    return predict_probs(model, chunks, frames_per_s, mask, **kwargs)
+    return predict_probs(model, array_chunks(features, frames_per_s, chunk_s), frames_per_s, mask, **kwargs)
 
 
 def inference_batch_size(model: nn.Module, frames_per_s: int, *, window_s: float, context_s: float,

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from seizure.errors import ConfigError
-from seizure.models.config import ModelConfig, validate
+from seizure.models.config import ModelConfig
 from seizure.models.frontends import FRONTENDS, standardise
 from seizure.models.init import InitTarget, apply_initializers
 from seizure.models.recurrent import Recurrent
@@ -171,12 +171,14 @@ class SeizureNet(nn.Module):
 
 
 def build_model(cfg: ModelConfig, n_channels: int, n_features: int, frames_per_s: int,
-                seed: int = 0) -> SeizureNet:
-    """Build the network of ``cfg`` for a store's geometry and initialize it by name (seeded)."""
-    validate(cfg)
+                seed: int = 0, *, initialize: bool = True) -> SeizureNet:
+    """Build the network of ``cfg`` (validated when it was built) for a store's geometry and,
+    with ``initialize``, initialize it by name (seeded). Loading a checkpoint passes
+    ``initialize=False``: its weights replace whatever the initializer would draw."""
     for name, value in (("n_channels", n_channels), ("n_features", n_features), ("frames_per_s", frames_per_s)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"build_model: {name} must be a positive integer, got {value!r}")
     model = SeizureNet(cfg, n_channels, n_features, frames_per_s)
-    apply_initializers(model.init_targets(), cfg.init.groups(), torch.Generator().manual_seed(seed))
+    if initialize:
+        apply_initializers(model.init_targets(), cfg.init.groups(), torch.Generator().manual_seed(seed))
     return model

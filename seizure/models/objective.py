@@ -1,4 +1,4 @@
-"""The loss the optimiser sees (:class:`Objective`), as :func:`seizure.train.train` computes it.
+"""The loss the optimiser sees (:class:`Objective`), as :func:`seizure.training.loop.train` computes it.
 
 ``total = data + l1 * sum|w| + l2 * sum w^2 + kl_weight * warm(step) * KL / n_train_seconds``
 

@@ -28,12 +28,12 @@ import numpy as np
 
 from seizure.events import Event
 from seizure.postprocess import OperatingPoint, check_probs, merge_and_filter, smooth
-from seizure.scoring import szcore
+from seizure.registry import pick
+from seizure.scoring import DET_METHODS, szcore
 from seizure.scoring.counts import SECONDS_PER_DAY, prepare
 
 log = logging.getLogger(__name__)
 
-DET_METHODS = ("ovlp", "szcore")
 PAPER_FA_PER_24H = 6.0
 
 
@@ -79,9 +79,7 @@ class DetCurve:
         valid = {"ovlp": self.ovlp, "szcore": self.szcore}
         if self.szcore_subject_mean is not None:
             valid["szcore_subject_mean"] = self.szcore_subject_mean
-        if name not in valid:
-            raise ValueError(f"method must be one of {sorted(valid)}, got {name!r}")
-        return valid[name]
+        return pick(valid, name, "DET method")
 
     def to_dict(self) -> dict:
         out = {
@@ -279,8 +277,7 @@ def operating_point(curve: DetCurve, target_fa_per_24h: float = PAPER_FA_PER_24H
     When no threshold reaches the target, the one with the fewest false alarms is returned
     (ties: higher sensitivity, then higher threshold) and a warning is logged.
     """
-    if method not in DET_METHODS:
-        raise ValueError(f"method must be one of {list(DET_METHODS)}, got {method!r}")
+    pick(dict.fromkeys(DET_METHODS), method, "DET method")
     idx = _best_index(curve, target_fa_per_24h, method)
     if idx is None:
         mc = curve.method(method)
@@ -300,8 +297,7 @@ def operating_points(
     """Sensitivity at each FA/24h target, read at the best *achieved* point (no
     interpolation): the highest sensitivity among thresholds whose FA/24h <= target.
     ``reached`` is False (and the values None) when no threshold gets that low."""
-    if method not in DET_METHODS:
-        raise ValueError(f"method must be one of {list(DET_METHODS)}, got {method!r}")
+    pick(dict.fromkeys(DET_METHODS), method, "DET method")
     mc = curve.method(method)
     out = {}
     for target in fa_targets:
@@ -345,8 +341,7 @@ def plot_det(curves: dict[str, DetCurve], path: str | Path, method: str = "ovlp"
 
     if not curves:
         raise ValueError("plot_det needs at least one curve")
-    if method not in DET_METHODS:
-        raise ValueError(f"method must be one of {list(DET_METHODS)}, got {method!r}")
+    pick(dict.fromkeys(DET_METHODS), method, "DET method")
     positive = [fa for c in curves.values() for fa in c.method(method).fa_per_24h if np.isfinite(fa) and fa > 0]
     floor = min(0.1, min(positive) / 2) if positive else 0.1
     tradition = "NEDC OVLP, pooled over recordings" if method == "ovlp" else "SzCORE event scoring, pooled"

@@ -1,18 +1,23 @@
 """Scoring a set of recordings with every method, and the report (JSON, Markdown, table).
 
-:func:`evaluate_pairs` scores :class:`~seizure.scoring.inputs.RecordingPair` items;
-:func:`evaluate_paths` reads them from reference and hypothesis sets first. The report's
+:func:`report_pairs` scores :class:`~seizure.scoring.inputs.RecordingPair` items;
+:func:`report_paths` reads them from reference and hypothesis sets first. The report's
 JSON has this shape (NaN written as ``null``)::
 
     {"n_recordings", "duration_s", "n_ref_events",
      "methods": {"ovlp": M, "taes": M, "epoch": M,
                  "szcore": M + {"per_subject_mean": S, "sample": M + {"per_subject_mean": S}}},
      "per_recording": [{"recording", "subject", "ref", "hyp", "duration_s", "n_ref_events",
-                        "n_hyp_events", "ovlp": C, "taes": C, "epoch": C, "szcore": C}, ...]}
+                        "n_hyp_events", "ovlp": C, "taes": C, "epoch": C, "szcore": C}, ...],
+     "bootstrap": {"n_resamples", "seed", "level", "n_patients", "unit": "patient",
+                   "methods": {"ovlp" | "taes" | "epoch" | "szcore" | "szcore_sample":
+                               {measure: {"estimate", "low", "high", "n_defined"}}}}}
 
 with ``M = {sensitivity, precision, f1, fa_per_24h, hits, misses, false_alarms}``,
 ``S = {sensitivity, precision, f1, fa_per_24h, n_subjects}`` and ``C = {hits, misses,
 false_alarms}``. Which tradition each figure follows is stated in :data:`TRADITION`.
+``bootstrap`` (absent when switched off) holds patient-level percentile intervals of the
+pooled measures (:mod:`seizure.scoring.bootstrap`).
 """
 
 from __future__ import annotations
@@ -25,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from seizure.fsutil import atomic_write
-from seizure.scoring import METHODS
+from seizure.scoring import METHODS, NEDC_METHODS, SZCORE_METHODS
+from seizure.scoring.bootstrap import DEFAULT_RESAMPLES, HEADLINE, bootstrap_methods, count_table
 from seizure.scoring.aggregate import MEASURES, per_subject, subject_id, subject_mean
 from seizure.scoring.counts import Counts, pool, prepare
 from seizure.scoring.inputs import DURATION_TOLERANCE_S, RecordingPair, pairs
 
-NEDC_METHODS = ("ovlp", "taes", "epoch")
-SZCORE_METHODS = ("szcore", "szcore_sample")
 COUNT_KEYS = ("hits", "misses", "false_alarms")
 
 TRADITION = {
@@ -44,6 +48,10 @@ TRADITION = {
     "szcore_sample_subject": "SzCORE 1 Hz sample scoring, mean over subjects (NaN ignored)",
 }
 
+
+_SHORT = {"sensitivity": "sens", "precision": "prec", "f1": "F1", "fa_per_24h": "FA/24h"}
+INTERVAL_LABELS = {"ovlp": ("OVLP", _SHORT), "taes": ("TAES", _SHORT), "epoch": ("EPOCH", _SHORT),
+                   "szcore": ("SzCORE event", _SHORT), "szcore_sample": ("SzCORE sample", _SHORT)}
 
 TABLE_NOTE = (
     "NEDC rows: pooled over recordings, undefined = 0; EPOCH counts 0.25 s epochs, its FA/24h is false-alarm "
@@ -61,6 +69,13 @@ class Report:
     methods: dict[str, Counts]
     subject_means: dict[str, dict[str, float]]
     per_recording: list[dict[str, Any]] = field(default_factory=list)
+    bootstrap: dict[str, Any] | None = None
+    recording_counts: dict[str, dict[str, Counts]] = field(default_factory=dict, repr=False)
+
+    def count_table(self, method: str, subject_of: Callable[[str], str] = subject_id):
+        """One method's counts per patient (:func:`seizure.scoring.bootstrap.count_table`), for
+        paired comparisons of two reports on the same recordings."""
+        return count_table(self.recording_counts[method], subject_of)
 
     def to_dict(self) -> dict[str, Any]:
         def main(c: Counts) -> dict[str, Any]:
@@ -77,13 +92,16 @@ class Report:
             "per_subject_mean": mean("szcore"),
             "sample": {**main(self.methods["szcore_sample"]), "per_subject_mean": mean("szcore_sample")},
         }
-        return {
+        out = {
             "n_recordings": self.n_recordings,
             "duration_s": self.duration_s,
             "n_ref_events": self.n_ref_events,
             "methods": methods,
             "per_recording": self.per_recording,
         }
+        if self.bootstrap is not None:
+            out["bootstrap"] = self.bootstrap
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -108,7 +126,33 @@ class Report:
                 f"{_num(m.get('false_alarms')):>14}"
             )
         lines.append(TABLE_NOTE)
+        if self.bootstrap is not None:
+            b = self.bootstrap
+            cells = [f"{INTERVAL_LABELS[m][0]} {INTERVAL_LABELS[m][1][k]} {_span(b['methods'][m][k], k)}"
+                     for m, k in HEADLINE]
+            lines.append(f"{100 * b['level']:g}% intervals, patient bootstrap ({b['n_resamples']} resamples of "
+                         f"{b['n_patients']} patients, seed {b['seed']}): " + "; ".join(cells))
         return "\n".join(lines)
+
+    def _interval_lines(self) -> list[str]:
+        """The markdown section of bootstrap intervals (none when switched off)."""
+        if self.bootstrap is None:
+            return []
+        b = self.bootstrap
+        lines = [
+            f"## {100 * b['level']:g}% intervals (patient-level bootstrap)",
+            "",
+            f"{b['n_resamples']} resamples of the {b['n_patients']} patients with replacement (seed {b['seed']}); "
+            "each resample pools its patients' counts as above; percentile intervals. Resamples in which a "
+            "measure is undefined are left out of its interval.",
+            "",
+            "| method | sensitivity | precision | F1 | FA/24h |",
+            "|---|---|---|---|---|",
+        ]
+        for m, (label, _) in INTERVAL_LABELS.items():
+            iv = b["methods"][m]
+            lines.append(f"| {label} | " + " | ".join(_span(iv[k], k) for k in MEASURES) + " |")
+        return lines + [""]
 
     def markdown(self) -> str:
         """``report.md``: summary, the table with each row's tradition, per-recording counts."""
@@ -134,6 +178,7 @@ class Report:
             "timescoring package: pooled rows sum counts over recordings, subject-mean rows score each "
             "subject (the recording name before its first '_') and average, ignoring undefined (n/a) values.",
             "",
+            *self._interval_lines(),
             "## Per recording",
             "",
             "| recording | duration (s) | ref events | hyp events | OVLP hits/misses/FA | TAES hits/misses/FA | SzCORE hits/misses/FA |",
@@ -179,6 +224,13 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
 
 
+def _span(iv: dict[str, Any], measure: str) -> str:
+    """``[low, high]`` of an interval dict: percentages, or a rate for FA/24h."""
+    fmt = _rate if measure == "fa_per_24h" else _pct
+    low, high = (math.nan if v is None else v for v in (iv["low"], iv["high"]))
+    return "n/a" if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+
+
 def _rate(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.2f}"
 
@@ -191,10 +243,12 @@ def _num(x: float | None) -> str:
     return f"{x:.2f}"
 
 
-def evaluate_pairs(
-    items: Iterable[RecordingPair], *, subject_of: Callable[[str], str] = subject_id, progress: bool = False
+def report_pairs(
+    items: Iterable[RecordingPair], *, subject_of: Callable[[str], str] = subject_id, progress: bool = False,
+    bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0,
 ) -> Report:
-    """Score every recording with every method and aggregate."""
+    """Score every recording with every method and aggregate; ``bootstrap`` resamples of the
+    patients (seeded by ``seed``; 0 switches it off) give the intervals."""
     if progress:
         from tqdm import tqdm
 
@@ -217,25 +271,31 @@ def evaluate_pairs(
             "duration_s": item.duration_s,
             "n_ref_events": int(counts["ovlp"].n_ref),
             "n_hyp_events": int(prepare(item.hyp_events, item.duration_s)[0].size),
-            **{m: {k: _count(getattr(counts[m], k)) for k in COUNT_KEYS} for m in ("ovlp", "taes", "epoch", "szcore")},
+            **{m: {k: _count(getattr(counts[m], k)) for k in COUNT_KEYS} for m in METHODS if m != "szcore_sample"},
         })
     if not per_recording:
         raise ValueError("nothing to score: no recordings")
     pooled = {m: pool(per_method[m].values()) for m in METHODS}
     means = {m: subject_mean(per_subject(per_method[m], subject_of).values()) for m in SZCORE_METHODS}
+    intervals = None
+    if bootstrap:
+        intervals = bootstrap_methods(per_method, n_resamples=bootstrap, seed=seed, subject_of=subject_of)
     return Report(
-        len(per_recording), total_s, int(pooled["ovlp"].n_ref), pooled, means, per_recording  # type: ignore[arg-type]
+        len(per_recording), total_s, int(pooled["ovlp"].n_ref), pooled, means, per_recording,  # type: ignore[arg-type]
+        intervals, per_method,
     )
 
 
-def evaluate_paths(
+def report_paths(
     ref: str | Path,
     hyp: str | Path,
     *,
     missing_as_empty: bool = False,
     duration_tolerance_s: float = DURATION_TOLERANCE_S,
     progress: bool = False,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
 ) -> Report:
     """Read reference and hypothesis sets (directories or list files) and score them."""
     items = list(pairs(ref, hyp, missing_as_empty=missing_as_empty, duration_tolerance_s=duration_tolerance_s))
-    return evaluate_pairs(items, progress=progress)
+    return report_pairs(items, progress=progress, bootstrap=bootstrap, seed=seed)

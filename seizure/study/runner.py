@@ -147,8 +147,8 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
     run's error (a failure is recorded in ``failed.json`` and ``run.log``)."""
     import torch
 
-    from seizure.study.evaluation import evaluate_run
-    from seizure.train import TrainingInterrupted, train
+    from seizure.evaluation import evaluate_run
+    from seizure.training.loop import TrainingInterrupted, train
     from seizure.training.config import from_dict
 
     run_dir = Path(job["run_dir"])

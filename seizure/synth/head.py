@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from seizure.montage import TCP_CHANNELS, TCP_PAIRS  # noqa: F401  (the .csv rows name these)
+from seizure.io.channels import TCP_CHANNELS  # the .csv rows name these
+
+TCP_PAIRS: tuple[tuple[str, str], ...] = tuple((c.split("-")[0], c.split("-")[1]) for c in TCP_CHANNELS)
 
 # name: (azimuth degrees, clockwise from nose; polar radius, 0.5 = equator)
 _LAYOUT: dict[str, tuple[float, float]] = {

@@ -44,7 +44,7 @@ from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.training.evaluate import evaluate_dev
+from seizure.evaluation import dev_result
 from seizure.training.sampler import CropSampler, feature_statistics
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
                     break
             bar.close()
             with _weights(model, ema):
-                dev = evaluate_dev(model, store, dev_recs, tc, cfg.postprocess, device)
+                dev = dev_result(model, store, dev_recs, tc, cfg.postprocess, device)
                 state_now = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 sparsity = sparsity_report(model)["sparsity"] if svd else 0.0
             row = {

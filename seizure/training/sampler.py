@@ -10,20 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seizure.preprocess.montage import get_montage
 from seizure.store import FeatureStore, RecordMeta
 from seizure.training.config import TrainConfig
-
-# Whole TCP chains that channel dropout may remove (by channel name, so any store
-# whose channels carry these names can use them).
-TCP_CHAINS: dict[str, tuple[str, ...]] = {
-    "left_temporal": ("FP1-F7", "F7-T3", "T3-T5", "T5-O1"),
-    "right_temporal": ("FP2-F8", "F8-T4", "T4-T6", "T6-O2"),
-    "central": ("A1-T3", "T3-C3", "C3-CZ", "CZ-C4", "C4-T4", "T4-A2"),
-    "left_parasagittal": ("FP1-F3", "F3-C3", "C3-P3", "P3-O1"),
-    "right_parasagittal": ("FP2-F4", "F4-C4", "C4-P4", "P4-O2"),
-    "ears": ("A1-T3", "T4-A2"),
-}
-
 
 @dataclass(frozen=True)
 class Crop:
@@ -42,14 +31,14 @@ class CropSampler:
         self.fps = store.frames_per_s
         self.labels = [store.labels(r.rec_id) for r in records]
         self.n_seconds = np.array([len(y) for y in self.labels], dtype=np.int64)
-        self.masks = [np.asarray(r.channel_mask, dtype=bool) if r.channel_mask else np.ones(len(store.channels), bool)
-                      for r in records]
+        self.masks = [r.mask(len(store.channels)) for r in records]
         self.total_s = int(self.n_seconds.sum())
         self.positive_s = int(sum(int(y.sum()) for y in self.labels))
         # seizure seconds as (record, second) for balanced crops
         self._seiz = [(i, int(s)) for i, y in enumerate(self.labels) for s in np.flatnonzero(y)]
         names = list(store.channels)
-        self.chains = [tuple(names.index(c) for c in chain) for chain in TCP_CHAINS.values()
+        # whole chains of the store's montage that channel dropout may remove (those it has)
+        self.chains = [tuple(names.index(c) for c in chain) for chain in get_montage(store.recipe.montage).chains.values()
                        if all(c in names for c in chain)]
         self._features: dict[int, np.ndarray] = {}
 
@@ -150,7 +139,7 @@ def feature_statistics(store: FeatureStore, records: list[RecordMeta], seconds: 
         take = min(per_rec, n_s)
         start = int(rng.integers(0, n_s - take + 1))
         block = np.asarray(feats[start * fps:(start + take) * fps], dtype=np.float64)
-        mask = np.asarray(r.channel_mask, dtype=bool) if r.channel_mask else np.ones(block.shape[1], bool)
+        mask = r.mask(block.shape[1])
         block = block[:, mask]
         total += block.sum(axis=(0, 1))
         total_sq += (block * block).sum(axis=(0, 1))

@@ -3,16 +3,16 @@
 A recording is processed in chunks of ``chunk_s`` seconds (whole seconds, so frames line
 up). Each chunk is read with ``pad_s`` seconds of real neighbouring samples on both
 sides (only the signals the montage needs), montaged, filtered and resampled in one
-frequency-domain pass (:mod:`seizure.signal`; the montage is formed on the spectra when
+frequency-domain pass (:mod:`seizure.preprocess.signal`; the montage is formed on the spectra when
 there are fewer electrodes than channels, as for TCP's 19 -> 22), turned into features,
 and trimmed back to its own seconds (features are computed on the chunk plus the few
 seconds of context their frames depend on). At the file's two ends the missing neighbours are an extension
-of the signal (:func:`seizure.signal.extend`), exactly as when the whole file is processed
+of the signal (:func:`seizure.preprocess.signal.extend`), exactly as when the whole file is processed
 at once, so chunked and whole-file results agree everywhere to float32 rounding
 (``tests/test_pipeline.py``). Memory is O(chunk), whatever the recording's length.
 
 Only whole seconds are kept (``n_seconds = floor(duration)``); features have
-``n_seconds * frames_per_s`` frames. Quality checks (:mod:`seizure.quality`) run on the
+``n_seconds * frames_per_s`` frames. Quality checks (:mod:`seizure.preprocess.quality`) run on the
 same chunks: NaN/Inf raises, flat channels are masked, clipping is reported.
 """
 
@@ -27,16 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from seizure import features as feats
-from seizure import montage
+from seizure.preprocess import features as feats
+from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, EDFError, SeizureError
 from seizure.events import Event
 from seizure.io.annotations import binary_events, find_sidecar, read_annotations, second_labels
 from seizure.io.edf import EdfReader
-from seizure.quality import QualityMonitor, QualityReport, check_finite
-from seizure.recipe import Recipe
-from seizure.signal import extend, plan_steps
-from seizure.store import FeatureInfo
+from seizure.preprocess.quality import QualityMonitor, QualityReport, check_finite
+from seizure.preprocess.recipe import Recipe
+from seizure.preprocess.signal import extend, plan_steps
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +98,6 @@ class Labels:
     sidecar: Path
 
 
-def feature_info(recipe: Recipe) -> FeatureInfo:
-    """Geometry of the features a recipe produces (channels, n_features, frames_per_s)."""
-    feature = feats.get(recipe.feature)
-    return FeatureInfo(tuple(montage.get_montage(recipe.montage).channels),
-                       feature.n_features(recipe.feature_params),
-                       feature.frames_per_s(recipe.feature_params, recipe.fs_hz))
-
-
 class EdfPipeline:
     """One EDF file under one recipe: header, montage and filters resolved once.
 
@@ -115,7 +106,8 @@ class EdfPipeline:
     manager (closes the file).
     """
 
-    def __init__(self, path: str | Path, recipe: Recipe, chunk_s: float = CHUNK_S, pad_s: float | None = None):
+    def __init__(self, path: str | Path, recipe: Recipe, chunk_s: float = CHUNK_S, pad_s: float | None = None, *,
+                 reader: EdfReader | None = None):
         if not (isinstance(chunk_s, (int, float)) and chunk_s >= 1):
             raise ConfigError(f"chunk_s must be at least 1 second, got {chunk_s!r}")
         if pad_s is None:
@@ -126,7 +118,7 @@ class EdfPipeline:
         self.recipe = recipe
         self.feature = feats.get(recipe.feature)
         self.params = self.feature.resolve(recipe.feature_params)
-        self._reader = EdfReader(self.path)
+        self._reader = EdfReader(self.path) if reader is None else reader  # or any reader alike (an MNE Raw's)
         try:
             self._setup(float(chunk_s), float(pad_s))
         except BaseException:

@@ -1,8 +1,8 @@
 """Score new EDF recordings with a trained model: EDF -> seizure events (and files).
 
-:func:`score_recording` is the pure per-recording step: it applies the checkpoint's own
-preprocessing recipe through the chunked pipeline (:class:`seizure.pipeline.EdfPipeline`),
-feeds the feature chunks to the model as they come (:func:`seizure.models.inference.predict_probs`),
+:func:`detect_recording` is the pure per-recording step: it applies the checkpoint's own
+preprocessing recipe through the chunked pipeline (:class:`seizure.preprocess.pipeline.EdfPipeline`),
+feeds the feature chunks to the model as they come (:func:`seizure.evaluation.probabilities`),
 keeps only one probability per second, turns them into events at the checkpoint's operating
 point, and writes, inside ``out_dir``:
 
@@ -17,7 +17,7 @@ point, and writes, inside ``out_dir``:
   compressed EEG view is gathered during the same chunked pass.
 
 Memory is bounded by the chunk and the inference windows, not the recording's length: as
-many windows run at once as fit a memory budget (:func:`inference_batch_size`).
+many windows run at once as fit a memory budget (:func:`seizure.evaluation.window_batch_size`).
 ``benchmarks/bench_score_24h.py`` measures a 24-hour recording (0.37 GB peak with the demo
 model, against 1.3 GB for whole-file processing).
 Channels the recording lacks are zero-filled and masked as the recipe says (a warning lists
@@ -26,7 +26,7 @@ the file with a :class:`~seizure.errors.MontageError` listing what is missing. C
 quality checks find flat at the end of the pass are masked too, and the probabilities are
 then computed again with that mask (a second pass, only in that case).
 
-:func:`score_files` is the corpus-level loop (EDF files, folders searched recursively, list
+:func:`detect_files` is the corpus-level loop (EDF files, folders searched recursively, list
 files), optionally in parallel processes; one failing recording is reported and the others
 are still scored. Output names are the EDF's stem (sanitised); when several inputs share a
 stem, each of those gets its parent folders' names prepended (``p1_EEG``, ``p2_EEG``: the
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seizure import montage
+from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
 from seizure.fsutil import atomic_write, inside, safe_name
@@ -62,9 +62,9 @@ from seizure.io.annotations import (
     write_csv_bi,
     write_szcore_tsv,
 )
-from seizure.pipeline import CHUNK_S, EdfPipeline
+from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline
 from seizure.postprocess import probs_to_events
-from seizure.recipe import Recipe
+from seizure.preprocess.recipe import Recipe
 
 if TYPE_CHECKING:
     from seizure.checkpoint import Checkpoint
@@ -95,15 +95,24 @@ class ScoreResult:
     missing_channels: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    first_time_s: float = 0.0  # an MNE Raw's first_time (0 for a file)
+    orig_time: Any = None  # an MNE Raw's meas_date (None for a file)
 
     @property
     def hours(self) -> float:
         return self.duration_s / 3600.0
 
+    def to_annotations(self):
+        """The detected events as ``mne.Annotations`` ('seiz', onsets relative to the Raw's
+        ``first_time``; see :func:`seizure.io.mne_raw.to_mne`)."""
+        from seizure.io.mne_raw import to_mne
+
+        return to_mne(self.events, first_time_s=self.first_time_s, orig_time=self.orig_time)
+
 
 @dataclass
 class ScoreSummary:
-    """What :func:`score_files` did: results in input order, failures ``(path, reason)``."""
+    """What :func:`detect_files` did: results in input order, failures ``(path, reason)``."""
 
     out_dir: Path
     results: list[ScoreResult] = field(default_factory=list)
@@ -158,26 +167,12 @@ def output_paths(out_dir: str | Path, name: str, plot: bool = False, probabiliti
     return {k: inside(out_dir, base + OUTPUT_SUFFIXES[k]) for k in kinds}
 
 
-def inference_batch_size(ckpt: Checkpoint, budget_mb: float | None = None) -> int:
-    """Inference windows run at once for this checkpoint's model and evaluation settings, within
-    ``budget_mb`` (default :data:`seizure.models.inference.INFERENCE_BUDGET_MB`; see
-    :func:`seizure.models.inference.inference_batch_size`), at most ``eval_batch_size``."""
-    from seizure.models import inference
-
-    tc = ckpt.config.train
-    return inference.inference_batch_size(
-        ckpt.model, ckpt.frames_per_s, window_s=tc.eval_window_s, context_s=tc.eval_context_s,
-        max_batch=tc.eval_batch_size, budget_mb=inference.INFERENCE_BUDGET_MB if budget_mb is None else budget_mb)
-
-
 def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: np.ndarray | None = None,
            envelope: bool = False, precision: str = "float32") -> tuple[np.ndarray, Any, EdfPipeline, Any]:
     """One chunked pass: per-second probabilities, the quality report, the (closed) pipeline and,
     with ``envelope``, the plot's compressed view of the montaged signal from the same pass."""
-    from seizure.models.inference import predict_probs
+    from seizure.evaluation import probabilities
 
-    tc = ckpt.config.train
-    batch_size = inference_batch_size(ckpt)
     with EdfPipeline(path, recipe, chunk_s) as pipe:
         if ckpt.channels and list(ckpt.channels) != list(pipe.channels):
             raise RecipeMismatchError(f"the model expects channels {', '.join(ckpt.channels)} but the recipe "
@@ -189,8 +184,7 @@ def _infer(ckpt: Checkpoint, path: Path, recipe: Recipe, chunk_s: float, mask: n
             env = Envelope(pipe.channels, pipe.n_seconds, pipe.fs_hz, mask=pipe.plan.mask)
         chunks = pipe.feature_chunks(None if env is None else lambda c: env.add(c.start_s, c.data))
         use = pipe.plan.mask if mask is None else mask
-        probs = predict_probs(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use,
-                              window_s=tc.eval_window_s, context_s=tc.eval_context_s, batch_size=batch_size,
+        probs = probabilities(ckpt.model, (c.features for c in chunks), pipe.frames_per_s, use, ckpt.config.train,
                               precision=precision)
         report = pipe.report()
     return probs, report, pipe, env
@@ -231,7 +225,7 @@ def _check_not_sidecar(path: Path, outputs: dict[str, Path]) -> None:
                                "its annotation sidecar; choose another output folder", path)
 
 
-def score_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
+def detect_recording(ckpt: Checkpoint, path: str | Path, out_dir: str | Path, *, name: str | None = None,
                     plot: bool = False, probabilities: bool = False, min_channels: int | None = None,
                     chunk_s: float = CHUNK_S, precision: str = "float32") -> ScoreResult:
     """Score one EDF recording with a loaded checkpoint and write its outputs into ``out_dir``.
@@ -400,17 +394,22 @@ def _init_worker(model_path: str, threads: int) -> None:
 def _score_one(path: Path, name: str, out_dir: Path, options: dict[str, Any]) -> ScoreResult | tuple[Path, str]:
     """Score one file, turning a user-facing failure into ``(path, reason)``."""
     try:
-        return score_recording(_WORKER["ckpt"], path, out_dir, name=name, **options)
+        return detect_recording(_WORKER["ckpt"], path, out_dir, name=name, **options)
     except SeizureError as exc:
         return path, str(exc) if exc.path else f"{path}: {exc}"
     except OSError as exc:
         return path, f"{path}: cannot read: {exc.strerror or exc}"
 
 
-def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
+def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
-                chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False) -> ScoreSummary:
+                chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False,
+                layout: str = "auto") -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
+
+    ``layout``: ``"flat"`` (every output in ``out_dir``), ``"bids"`` (a BIDS derivative:
+    ``out_dir/sub-*/[ses-*/]eeg/<recording>_events.tsv`` and ``dataset_description.json``, see
+    :mod:`seizure.io.bids`) or ``"auto"`` (bids when every input lies in a BIDS dataset).
 
     ``jobs`` > 1 scores recordings in that many processes (each loads the model once and uses
     ``cpu_count // jobs`` torch threads). Failures are collected, not raised; see
@@ -425,6 +424,9 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     if not model_path.is_file():
         raise InputError("model checkpoint not found", model_path)
     paths, failures = collect_inputs(inputs)
+    from seizure.io import bids
+
+    paths, targets = bids.score_layout(inputs, paths, layout, Path(out_dir))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, but a file of that name exists", out)
@@ -435,7 +437,10 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     out.mkdir(parents=True, exist_ok=True)
-    names = output_names(paths)
+    if targets is None:
+        dirs, names = [out] * len(paths), output_names(paths)
+    else:
+        dirs, names = [d for d, _ in targets], [n for _, n in targets]
     options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s,
                "precision": precision}
     summary = ScoreSummary(out.resolve(), failures=list(failures))
@@ -457,15 +462,15 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
     try:
         if jobs == 1 or len(paths) <= 1:
             _WORKER["ckpt"] = ckpt
-            for i, (p, n) in enumerate(zip(paths, names)):
-                record(i, _score_one(p, n, out, options))
+            for i, (p, n, d) in enumerate(zip(paths, names, dirs)):
+                record(i, _score_one(p, n, d, options))
         else:
             threads = max(1, (os.cpu_count() or 1) // jobs)
             ctx = multiprocessing.get_context("spawn")  # no inherited torch threads or locks
             with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                      initargs=(str(model_path), threads)) as pool:
-                pending = {pool.submit(_score_one, p, n, out, options): i
-                           for i, (p, n) in enumerate(zip(paths, names))}
+                pending = {pool.submit(_score_one, p, n, d, options): i
+                           for i, (p, n, d) in enumerate(zip(paths, names, dirs))}
                 try:
                     while pending:
                         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -478,6 +483,13 @@ def score_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: s
         bar.close()
         _WORKER.pop("ckpt", None)
     summary.results = [results[i] for i in sorted(results)]
+    if targets is not None:
+        from seizure import __version__
+
+        bids.write_description(out, checkpoint=model_path, version=__version__,
+                               sources=[r for r in (bids.find_root(p) for p in paths) if r is not None],
+                               extra={"RecipeHash": ckpt.recipe_hash,
+                                      "OperatingPoint": dataclasses.asdict(ckpt.operating_point)})
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 

@@ -91,7 +91,7 @@ class SignalPlan:
 
         Circular: the caller pads both ends (real neighbours or a reflection). ``mix``, an
         object with ``channels`` and ``apply(spectra, out=)`` such as a
-        :class:`~seizure.montage.MontagePlan`, combines the input rows linearly between the
+        :class:`~seizure.preprocess.montage.MontagePlan`, combines the input rows linearly between the
         forward and the inverse transform (a montage of 19 electrodes into 22 channels then
         costs 19 forward transforms instead of 22).
         """
@@ -169,7 +169,7 @@ def plan_steps(steps: list[dict[str, Any]], fs_in_hz: float) -> SignalPlan:
 def apply_steps(x: np.ndarray, fs_hz: float, recipe: Any) -> tuple[np.ndarray, float]:
     """Apply a recipe's signal steps in order to a whole array; returns ``(y, fs_out_hz)``.
 
-    ``recipe`` is a :class:`~seizure.recipe.Recipe` or its ``steps()`` list. Warnings
+    ``recipe`` is a :class:`~seizure.preprocess.recipe.Recipe` or its ``steps()`` list. Warnings
     (skipped steps) are logged.
     """
     steps = recipe.steps() if hasattr(recipe, "steps") else list(recipe)

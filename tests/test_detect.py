@@ -17,11 +17,12 @@ from seizure.io.annotations import read_annotations, write_csv_bi
 from seizure.io.edf import write_edf
 from seizure.models import build_model
 from seizure.models.inference import predict_array
-from seizure.pipeline import feature_info, process_edf
+from seizure.preprocess.pipeline import process_edf
+from seizure.store import feature_info
 from seizure.plots import Envelope
 from seizure.postprocess import OperatingPoint, probs_to_events
-from seizure.score import InputError, collect_inputs, output_names, recipe_for, score_files, score_recording
-from seizure.train import load_config
+from seizure.detect import InputError, collect_inputs, output_names, recipe_for, detect_files, detect_recording
+from seizure.training.config import load_config
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 TINY = ["recipe.feature=spectrogram", "model.conv2d_channels=[4]", "model.embed_dim=8", "model.hidden_size=8",
@@ -63,7 +64,7 @@ def data(tmp_path_factory):
     }
     write_csv_bi(paths["full"].with_suffix(".csv_bi"), [Event(50.0, 70.0)], 130.5)
     probe = make_checkpoint(root / "probe.pt")
-    probs = score_recording(checkpoint.load(probe), paths["full"], root / "probe_out").probs
+    probs = detect_recording(checkpoint.load(probe), paths["full"], root / "probe_out").probs
     # a threshold that splits the seconds: the operating point yields events whatever the random weights
     threshold = float(np.quantile(probs, 0.8))
     model_path = make_checkpoint(root / "model.pt", threshold)
@@ -85,7 +86,7 @@ def run_cli(monkeypatch, capsys):
 def test_outputs_cover_the_recording_and_match_the_events(data, tmp_path):
     root, paths, model_path = data
     ckpt = checkpoint.load(model_path)
-    res = score_recording(ckpt, paths["full"], tmp_path, probabilities=True, chunk_s=40)
+    res = detect_recording(ckpt, paths["full"], tmp_path, probabilities=True, chunk_s=40)
     assert res.duration_s == 130.5 and res.n_seconds == 130 and res.probs.shape == (130,)
     assert res.events and res.events == probs_to_events(res.probs, ckpt.operating_point)
 
@@ -118,7 +119,7 @@ def test_streaming_equals_the_whole_file_baseline(data, tmp_path):
     """Chunked read + windowed inference give what whole-file processing + predict_array give."""
     _, paths, model_path = data
     ckpt = checkpoint.load(model_path)
-    res = score_recording(ckpt, paths["full"], tmp_path, chunk_s=17)
+    res = detect_recording(ckpt, paths["full"], tmp_path, chunk_s=17)
     whole = process_edf(paths["full"], ckpt.recipe)
     tc = ckpt.config.train
     expected = predict_array(ckpt.model, whole.features, whole.frames_per_s, whole.mask,
@@ -128,8 +129,8 @@ def test_streaming_equals_the_whole_file_baseline(data, tmp_path):
 
 def test_missing_channels_are_masked_with_a_warning(data, tmp_path, caplog):
     _, paths, model_path = data
-    with caplog.at_level(logging.WARNING, logger="seizure.score"):
-        res = score_recording(checkpoint.load(model_path), paths["no_ears"], tmp_path)
+    with caplog.at_level(logging.WARNING, logger="seizure.detect"):
+        res = detect_recording(checkpoint.load(model_path), paths["no_ears"], tmp_path)
     assert res.channels_used == 20 and res.missing_channels == ["A1-T3", "T4-A2"]
     assert "2 of 22 channels missing, zero-filled and masked: A1-T3, T4-A2 (missing electrodes: A1, A2)" in caplog.text
     assert read_annotations(res.outputs["csv_bi"]).duration_s == 61.0
@@ -141,11 +142,11 @@ def test_too_few_channels_is_refused_listing_what_is_missing(data, tmp_path):
     with pytest.raises(MontageError, match=r"sparse\.edf: montage 'tcp' needs at least 16 of its 22 channels but "
                                            r"only 5 can be formed; missing electrodes: A1, A2, C4, CZ, F3, F4, F8, "
                                            r"FP2, O2, P3, P4, T4, T6; missing pairs: FP2-F8, "):
-        score_recording(ckpt, paths["sparse"], tmp_path)
+        detect_recording(ckpt, paths["sparse"], tmp_path)
     with pytest.raises(MontageError, match=r"needs at least 21 .* only 20 can be formed; missing electrodes: A1, A2"):
-        score_recording(ckpt, paths["no_ears"], tmp_path, min_channels=21)
+        detect_recording(ckpt, paths["no_ears"], tmp_path, min_channels=21)
     assert not list(tmp_path.iterdir())  # nothing written for a refused file
-    res = score_recording(ckpt, paths["sparse"], tmp_path, min_channels=5)
+    res = detect_recording(ckpt, paths["sparse"], tmp_path, min_channels=5)
     assert res.channels_used == 5
 
 
@@ -159,7 +160,7 @@ def test_min_channels_is_validated():
 
 def test_names_are_sanitised_and_stay_inside_out(data, tmp_path):
     _, paths, model_path = data
-    res = score_recording(checkpoint.load(model_path), paths["no_ears"], tmp_path / "out", name="../../evil/x y")
+    res = detect_recording(checkpoint.load(model_path), paths["no_ears"], tmp_path / "out", name="../../evil/x y")
     assert res.name == "x_y"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x_y.csv_bi", "x_y_events.tsv"]
     assert all(p.parent == (tmp_path / "out").resolve() for p in res.outputs.values())
@@ -180,7 +181,7 @@ def test_the_recordings_own_sidecar_is_never_overwritten(data):
     before = sidecar.read_text()
     with pytest.raises(SeizureError, match=r"--out is this recording's own folder, where "
                                          r"aaaaaaaa_s001_t000\.csv_bi would"):
-        score_recording(checkpoint.load(model_path), paths["full"], paths["full"].parent)
+        detect_recording(checkpoint.load(model_path), paths["full"], paths["full"].parent)
     assert sidecar.read_text() == before
 
 
@@ -275,11 +276,11 @@ def test_real_header_fixtures_are_scored_or_refused_with_a_reason(data, real_hea
 def test_plot_draws_the_sidecar_or_says_why_not(data, real_headers, tmp_path, caplog):
     _, paths, model_path = data
     ckpt = checkpoint.load(model_path)
-    res = score_recording(ckpt, paths["full"], tmp_path, plot=True)
+    res = detect_recording(ckpt, paths["full"], tmp_path, plot=True)
     assert res.outputs["png"].stat().st_size > 20_000
     # a SeizeIT sidecar describes the original hour-long recording, not this 2 s stub
-    with caplog.at_level(logging.WARNING, logger="seizure.score"):
-        res = score_recording(ckpt, real_headers / "seizeit/P_ID64/P_ID64_r1.edf", tmp_path, plot=True)
+    with caplog.at_level(logging.WARNING, logger="seizure.detect"):
+        res = detect_recording(ckpt, real_headers / "seizeit/P_ID64/P_ID64_r1.edf", tmp_path, plot=True)
     assert res.outputs["png"].is_file()
     assert "reference events not drawn" in caplog.text and "P_ID64_r1_a1.tsv" in caplog.text
 
@@ -294,8 +295,8 @@ def test_flat_channels_found_by_the_quality_checks_are_masked_for_scoring(data, 
     data_ = rec.data.copy()
     data_[rec.channels.index("O2")] = 0.0  # a disconnected electrode
     write_edf(path, data_, rec.labels, rec.fs_hz, start_time=START)
-    with caplog.at_level(logging.INFO, logger="seizure.score"):
-        res = score_recording(ckpt, path, tmp_path / "out")
+    with caplog.at_level(logging.INFO, logger="seizure.detect"):
+        res = detect_recording(ckpt, path, tmp_path / "out")
     assert res.channels_used == 20 and "scoring again with the flat channel(s) masked" in caplog.text
     assert any("flat channel(s) masked: T6-O2, P4-O2" in w for w in res.warnings)
     whole = process_edf(path, ckpt.recipe)
@@ -310,8 +311,8 @@ def test_flat_channels_found_by_the_quality_checks_are_masked_for_scoring(data, 
 def test_parallel_jobs_write_the_same_files(data, tmp_path):
     _, paths, model_path = data
     inputs = [paths["full"], paths["no_ears"]]
-    one = score_files(model_path, inputs, tmp_path / "one", probabilities=True)
-    two = score_files(model_path, inputs, tmp_path / "two", probabilities=True, jobs=2)
+    one = detect_files(model_path, inputs, tmp_path / "one", probabilities=True)
+    two = detect_files(model_path, inputs, tmp_path / "two", probabilities=True, jobs=2)
     assert [r.name for r in one.results] == [r.name for r in two.results] == ["aaaaaaaa_s001_t000", "no_ears"]
     for a, b in zip(one.results, two.results):
         np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)  # other torch thread counts: last-digit changes
@@ -323,23 +324,27 @@ def test_parallel_jobs_write_the_same_files(data, tmp_path):
 
 def test_bfloat16_scoring_is_close_and_validated(data, tmp_path, run_cli):
     _, paths, model_path = data
-    ref = score_files(model_path, [paths["full"]], tmp_path / "f32", probabilities=True).results[0]
+    ref = detect_files(model_path, [paths["full"]], tmp_path / "f32", probabilities=True).results[0]
     code, _, err = run_cli(str(model_path), str(paths["full"]), "--out", str(tmp_path / "bf16"), "--probabilities",
                            "--precision", "bfloat16")
     assert code == 0, err
     table = np.loadtxt(tmp_path / "bf16" / "aaaaaaaa_s001_t000_probs.csv", delimiter=",", skiprows=1)
     assert table.shape == (130, 2) and np.abs(table[:, 1] - ref.probs).max() < 3e-2
     with pytest.raises(ConfigError, match="precision must be one of bfloat16, float32, got 'half'"):
-        score_files(model_path, [paths["full"]], tmp_path / "x", precision="half")
+        detect_files(model_path, [paths["full"]], tmp_path / "x", precision="half")
     with pytest.raises(SystemExit) as info:
         run_cli(str(model_path), str(paths["full"]), "--out", str(tmp_path / "x"), "--precision", "half")
     assert info.value.code == 2
 
 
 def test_inference_batches_fit_the_memory_budget(data):
-    from seizure.score import inference_batch_size
+    from seizure.evaluation import window_batch_size
 
     ckpt = checkpoint.load(data[2])
+
+    def inference_batch_size(ckpt, budget_mb):
+        return window_batch_size(ckpt.model, ckpt.frames_per_s, ckpt.config.train, budget_mb)
+
     assert inference_batch_size(ckpt, budget_mb=1e9) == ckpt.config.train.eval_batch_size
     assert inference_batch_size(ckpt, budget_mb=1e-3) == 1  # never below one window
     # 4 copies of the encoded rows (one frame per second, projected by the temporal convolution's 3 taps to

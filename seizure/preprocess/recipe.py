@@ -2,8 +2,8 @@
 
 A recipe is data. Its :meth:`Recipe.hash` is stable across runs and machines, so a
 feature store, a checkpoint and a scoring run can check they agree before mixing.
-The signal steps it names are applied in order by :mod:`seizure.signal`; the feature by
-:mod:`seizure.features`.
+The signal steps it names are applied in order by :mod:`seizure.preprocess.signal`; the feature by
+:mod:`seizure.preprocess.features`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from seizure import config
+from seizure.preprocess import features
+from seizure.preprocess.montage import MONTAGES
+from seizure.registry import pick
 
 RECIPE_VERSION = 1
 
@@ -47,6 +50,9 @@ class Recipe:
             raise ValueError(f"highpass_hz ({self.highpass_hz}) must be below lowpass_hz ({self.lowpass_hz})")
         if self.lowpass_hz is not None and self.lowpass_hz >= self.fs_hz / 2:
             raise ValueError(f"lowpass_hz ({self.lowpass_hz}) must be below Nyquist ({self.fs_hz / 2}) of fs_hz")
+        # names and feature parameters (window_s, ...) are checked here, once; downstream trusts them
+        pick(MONTAGES, self.montage, "recipe.montage", plural="montages")
+        features.get(self.feature).resolve(self.feature_params)
 
     def steps(self) -> list[dict[str, Any]]:
         """The named steps, in the order they are applied."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from threadpoolctl import ThreadpoolController
 
 from seizure.errors import ConfigError
+from seizure.registry import pick
 
 POWER_FLOOR = 1e-6  # uV^2 (or uV^2/Hz): far below the quantisation noise of EEG EDF files
 LFCC_BLOCK_BYTES = 2 * 2**20  # LFCC works on as many channels at once as keep its frames about this size
@@ -53,6 +55,9 @@ DEFAULT_BANDS = (
 )
 
 
+_RESOLVED: dict[tuple[str, str], dict[str, Any]] = {}  # (feature, params) -> checked parameters
+
+
 class Feature(abc.ABC):
     """Base class: parameter validation, shapes and framing shared by all features."""
 
@@ -60,7 +65,15 @@ class Feature(abc.ABC):
     defaults: Mapping[str, Any] = {}
 
     def resolve(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Defaults merged with ``params``; unknown names and wrong types raise ConfigError."""
+        """Defaults merged with ``params``; unknown names and wrong types raise ConfigError.
+        Checked once per distinct ``params`` (a :class:`~seizure.preprocess.recipe.Recipe`
+        resolves its own when built); later calls return a copy of the first answer."""
+        key = (self.name, json.dumps(params or {}, sort_keys=True, default=repr))
+        if key not in _RESOLVED:
+            _RESOLVED[key] = self._check(params)
+        return dict(_RESOLVED[key])
+
+    def _check(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         params = dict(params or {})
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
@@ -328,10 +341,7 @@ def _single_blas_thread():
 
 def get(name: str) -> Feature:
     """The feature registered under ``name``; unknown names list the valid ones."""
-    try:
-        return FEATURES[name]
-    except KeyError:
-        raise ConfigError(f"unknown feature {name!r}; valid features: {', '.join(sorted(FEATURES))}") from None
+    return pick(FEATURES, name, "feature", plural="features")
 
 
 def n_frames_for(n_samples: int, fs_hz: float, frames_per_s: int) -> int:
