@@ -7,7 +7,7 @@ steps (chance: 50 %). One minimalRNN layer of 64 units (the shipped size), times
 batches of 32, the same steps and seeds for every initializer. Prints the held-out accuracy
 at the end of training and the best over training.
 
-Usage: ``python benchmarks/bench_memory.py [--steps 400] [--lengths 100 300] [--seeds 2]``.
+Usage: ``python benchmarks/bench_memory.py [--steps 400] [--lengths 100 300] [--seeds 2] [--inits ...]``.
 """
 
 from __future__ import annotations
@@ -70,11 +70,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--lengths", type=int, nargs="+", default=[100, 300])
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--inits", nargs="+", default=["critical", "orthogonal", "glorot_uniform"])
     args = ap.parse_args()
     torch.set_num_threads(1)
     print("| T | init | accuracy at the end (per seed) | best during training |\n|---|---|---|---|")
     for steps_t in args.lengths:
-        for init in ("critical", "orthogonal", "glorot_uniform"):
+        for init in args.inits:
             t0 = time.monotonic()
             res = [run(init, steps_t, args.steps, s) for s in range(args.seeds)]
             print(f"| {steps_t} | {init} | {', '.join(f'{100 * r[0]:.0f}%' for r in res)} | "
