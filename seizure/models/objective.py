@@ -46,18 +46,28 @@ class Objective:
         warm = min(1.0, (step + 1) / max(1, self.kl_warmup_steps))
         return self.kl_weight * warm / self.n_train_seconds
 
+    def weighted_sum(self, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                     pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """``sum(w * bce)`` over the batch's seconds (the data term before dividing by ``sum(w)``)."""
+        per_s = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none", pos_weight=pos_weight)
+        return (per_s * w).sum()
+
     def data_loss(self, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
                   pos_weight: torch.Tensor | None = None) -> torch.Tensor:
-        per_s = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none", pos_weight=pos_weight)
-        return (per_s * w).sum() / w.sum().clamp_min(1.0)
+        return self.weighted_sum(logits, y, w, pos_weight) / w.sum().clamp_min(1.0)
 
-    def __call__(self, model: nn.Module, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int,
-                 pos_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(data loss, total loss) for one batch at global step ``step``."""
-        loss = self.data_loss(logits, y, w, pos_weight)
+    def regularized(self, model: nn.Module, loss: torch.Tensor, step: int) -> torch.Tensor:
+        """``loss`` plus the configured penalties and KL term at global step ``step``."""
         total = loss
         if self.l1 or self.l2:
             total = total + penalty(model, self.l1, self.l2).to(loss.device)
         if self.kl_weight:
             total = total + self.kl_scale(step) * kl_total(model).to(loss.device)
-        return loss, total
+        return total
+
+    def __call__(self, model: nn.Module, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int,
+                 pos_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(data loss, total loss) for one batch at global step ``step`` (one process; train()
+        divides the weighted sum across processes first, then calls :meth:`regularized`)."""
+        loss = self.data_loss(logits, y, w, pos_weight)
+        return loss, self.regularized(model, loss, step)
