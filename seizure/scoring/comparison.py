@@ -90,14 +90,21 @@ def systems_table(intervals: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+DIFFERENCES_HEAD = ["| difference | measure | estimate [95% interval] | verdict |", "|---|---|---:|---|"]
+
+
+def difference_rows(a: str, b: str, diffs: Mapping[str, Any]) -> list[str]:
+    """Markdown rows of the paired differences ``a - b`` (``diffs``: measure key -> difference dict)."""
+    return [f"| {a} - {b} | {LABELS.get(key, key)} | {span(d, key, signed=True)} | {verdict(d, a, b)} |"
+            for key, d in diffs.items()]
+
+
 def differences_table(comparison: Mapping[str, Any]) -> list[str]:
     """Markdown rows: each paired difference against the reference system, with its verdict."""
     ref = comparison["reference"]
-    lines = ["| difference | measure | estimate [95% interval] | verdict |", "|---|---|---:|---|"]
+    lines = list(DIFFERENCES_HEAD)
     for name, diffs in comparison["differences"].items():
-        for key, d in diffs.items():
-            lines.append(f"| {name} - {ref} | {LABELS.get(key, key)} | {span(d, key, signed=True)} | "
-                         f"{verdict(d, name, ref)} |")
+        lines += difference_rows(name, ref, diffs)
     return lines
 
 
