@@ -251,9 +251,16 @@ def _json_default(x: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def _unmet(entry: dict[str, Any]) -> str:
-    """The equal-FA table's mark for a target no threshold met on dev."""
-    return "" if entry["dev"]["target_reached"] else " \u2020"
+def _equal_fa_cell(entry: dict[str, Any], method: str) -> str:
+    """An equal-FA table cell: eval sensitivity [interval] (eval FA/24h) at the dev-chosen point,
+    or n/r when no threshold met the target on dev (the figures at the fallback point, the
+    fewest dev false alarms, stay in report.json)."""
+    from seizure.scoring.comparison import span
+
+    if not entry["dev"]["target_reached"]:
+        return "n/r on dev"
+    ev = entry["eval"][method]
+    return f"{span(ev['sensitivity'], 'sensitivity')} ({_rate(ev['fa_per_24h']['estimate'])})"
 
 
 def _markdown(result: dict[str, Any], reports: dict) -> str:
@@ -323,8 +330,9 @@ def _markdown(result: dict[str, Any], reports: dict) -> str:
         "FA/24h (the same rule as above) and applied to eval: eval OVLP sensitivity [95% interval] and the eval "
         "FA/24h it gave. Model - band-power: the paired difference of eval OVLP sensitivity. The oracle columns "
         "sweep the threshold on eval itself (no user can do that): the best eval sensitivity at or below the "
-        "target, n/r when none gets that low. \u2020: no threshold met the target on dev, so the one with the "
-        "fewest dev false alarms is used. Plots: `det.png` (OVLP), `det_szcore.png` (SzCORE).",
+        "target, n/r when none gets that low. n/r on dev: no threshold met the target on dev (report.json keeps "
+        "the figures at the fallback point, the fewest dev false alarms). Plots: `det.png` (OVLP), "
+        "`det_szcore.png` (SzCORE).",
         "",
         "| FA/24h target (dev) | " + " | ".join(f"{SHORT[n]} OVLP (eval FA/24h)" for n in SYSTEMS)
         + " | model - band-power | verdict | oracle (threshold swept on eval): "
@@ -333,13 +341,13 @@ def _markdown(result: dict[str, Any], reports: dict) -> str:
     ]
     eq, margins = result["equal_fa"], result["equal_fa_margin"]
     for t in FA_TARGETS:
-        cells = [f"{comparison.span(eq[n][str(t)]['eval']['ovlp']['sensitivity'], 'sensitivity')} "
-                 f"({_rate(eq[n][str(t)]['eval']['ovlp']['fa_per_24h']['estimate'])}){_unmet(eq[n][str(t)])}"
-                 for n in SYSTEMS]
+        cells = [_equal_fa_cell(eq[n][str(t)], "ovlp") for n in SYSTEMS]
         d = margins[str(t)]["ovlp/sensitivity"]
+        both = all(eq[n][str(t)]["dev"]["target_reached"] for n in ("model", "bandpower"))
+        diff = (f"{comparison.span(d, 'sensitivity', signed=True)} | {comparison.verdict(d, 'model', 'band-power')}"
+                if both else "n/r | n/r")
         oracle = " / ".join(_pct(eq[n][str(t)]["oracle_eval_swept"]["ovlp"]["sensitivity"]) for n in SYSTEMS)
-        lines.append(f"| {t:g} | " + " | ".join(cells) + f" | {comparison.span(d, 'sensitivity', signed=True)} | "
-                     f"{comparison.verdict(d, 'model', 'band-power')} | {oracle} |")
+        lines.append(f"| {t:g} | " + " | ".join(cells) + f" | {diff} | {oracle} |")
     lines += [
         "",
         "SzCORE event sensitivity at the same dev-chosen points (eval FA/24h):",
@@ -349,9 +357,7 @@ def _markdown(result: dict[str, Any], reports: dict) -> str:
         "|---:|" + "---:|" * len(SYSTEMS) + "---:|",
     ]
     for t in FA_TARGETS:
-        cells = [f"{comparison.span(eq[n][str(t)]['eval']['szcore']['sensitivity'], 'sensitivity')} "
-                 f"({_rate(eq[n][str(t)]['eval']['szcore']['fa_per_24h']['estimate'])}){_unmet(eq[n][str(t)])}"
-                 for n in SYSTEMS]
+        cells = [_equal_fa_cell(eq[n][str(t)], "szcore") for n in SYSTEMS]
         oracle = " / ".join(_pct(eq[n][str(t)]["oracle_eval_swept"]["szcore"]["sensitivity"]) for n in SYSTEMS)
         lines.append(f"| {t:g} | " + " | ".join(cells) + f" | {oracle} |")
     lines += [
