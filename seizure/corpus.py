@@ -61,14 +61,27 @@ class CorpusEntry:
     montage_dir: str  # e.g. 01_tcp_ar
     path: Path
     sidecar: Path | None  # annotation file (csv_bi preferred), if any
-    layout: str  # "v2" | "v1.5"
+    layout: str  # "v2" | "v1.5" | "bids"
 
 
-def discover(root: str | Path) -> list[CorpusEntry]:
-    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, sorted by split and id."""
+def discover(root: str | Path, split_file: str | Path | None = None, split_seed: int = 0) -> list[CorpusEntry]:
+    """All recordings under ``root`` in a TUSZ v2 or v1.5 layout, or of a BIDS dataset
+    (:mod:`seizure.io.bids`: split by ``split_file``, else seeded by subject), sorted by
+    split and id."""
     root = Path(root)
     if not root.is_dir():
-        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder)", root)
+        raise SeizureError("corpus folder not found (expected a TUSZ-layout folder or a BIDS dataset)", root)
+    from seizure.io import bids
+
+    if bids.is_bids_root(root):
+        entries = [CorpusEntry(safe_name(r.path.stem), split, r.subject, r.session, "eeg", r.path,
+                               r.events_path if r.events_path.is_file() else None, "bids")
+                   for r, split in bids.split_recordings(root, split_file, split_seed)]
+        _check_unique(entries, root)
+        return sorted(entries, key=lambda e: (SPLITS.index(e.split), e.rec_id))
+    if split_file is not None:
+        raise ConfigError("a split file applies to BIDS datasets only (a TUSZ tree is split by its folders)",
+                          split_file)
     base = len(root.parts) - 1  # index of root's own name: ROOT may itself be a split folder
     entries: list[CorpusEntry] = []
     unmatched: list[Path] = []
@@ -203,8 +216,10 @@ class _Outcome:
 
 def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, jobs: int = 1,
                progress: bool = False, splits: Sequence[str] | None = None,
-               chunk_s: float = CHUNK_S) -> PreprocessSummary:
-    """Preprocess every recording of a corpus into a feature store (resumable, parallel)."""
+               chunk_s: float = CHUNK_S, split_file: str | Path | None = None,
+               split_seed: int = 0) -> PreprocessSummary:
+    """Preprocess every recording of a corpus into a feature store (resumable, parallel);
+    ``split_file``/``split_seed``: the split of a BIDS dataset (see :func:`discover`)."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     if splits is not None:
@@ -212,12 +227,13 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         if bad:
             raise ConfigError(f"unknown split {bad[0]!r}; valid splits: {', '.join(SPLITS)}")
     started = time.perf_counter()
-    entries = discover(corpus_root)
+    entries = discover(corpus_root, split_file, split_seed)
     if splits is not None:
         entries = [e for e in entries if e.split in set(splits)]
     writer = StoreWriter(store_root, recipe, feature_info(recipe))
     summary = PreprocessSummary(writer.root, found=len(entries))
     with _store_lock(writer.root):
+        _check_splits(entries, writer)
         _remove_stale_temps(writer.root / "records")
         todo = [e for e in entries if not writer.is_done(e.rec_id)]
         summary.skipped = len(entries) - len(todo)
@@ -235,6 +251,18 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _check_splits(entries: list[CorpusEntry], writer: StoreWriter) -> None:
+    """Refuse a store whose finished recordings were split otherwise (e.g. a BIDS dataset run
+    again with another --splits or --split-seed): one patient would be in two splits."""
+    split_of = {e.rec_id: e.split for e in entries}
+    for meta in writer.records(status=None):
+        new = split_of.get(meta.rec_id)
+        if new is not None and new != meta.split:
+            raise ConfigError(f"recording {meta.rec_id} is in split {meta.split} in this store but in {new} now "
+                              "(another split file or seed?); use a new store, or the split it was made with",
+                              writer.root)
 
 
 def _run(todo: list[CorpusEntry], store_root: Path, recipe: Recipe, jobs: int, progress: bool,

@@ -95,10 +95,19 @@ class ScoreResult:
     missing_channels: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    first_time_s: float = 0.0  # an MNE Raw's first_time (0 for a file)
+    orig_time: Any = None  # an MNE Raw's meas_date (None for a file)
 
     @property
     def hours(self) -> float:
         return self.duration_s / 3600.0
+
+    def to_annotations(self):
+        """The detected events as ``mne.Annotations`` ('seiz', onsets relative to the Raw's
+        ``first_time``; see :func:`seizure.io.mne_raw.to_mne`)."""
+        from seizure.io.mne_raw import to_mne
+
+        return to_mne(self.events, first_time_s=self.first_time_s, orig_time=self.orig_time)
 
 
 @dataclass
@@ -394,8 +403,13 @@ def _score_one(path: Path, name: str, out_dir: Path, options: dict[str, Any]) ->
 
 def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
-                chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False) -> ScoreSummary:
+                chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False,
+                layout: str = "auto") -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
+
+    ``layout``: ``"flat"`` (every output in ``out_dir``), ``"bids"`` (a BIDS derivative:
+    ``out_dir/sub-*/[ses-*/]eeg/<recording>_events.tsv`` and ``dataset_description.json``, see
+    :mod:`seizure.io.bids`) or ``"auto"`` (bids when every input lies in a BIDS dataset).
 
     ``jobs`` > 1 scores recordings in that many processes (each loads the model once and uses
     ``cpu_count // jobs`` torch threads). Failures are collected, not raised; see
@@ -410,6 +424,9 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
     if not model_path.is_file():
         raise InputError("model checkpoint not found", model_path)
     paths, failures = collect_inputs(inputs)
+    from seizure.io import bids
+
+    paths, targets = bids.score_layout(inputs, paths, layout, Path(out_dir))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder, but a file of that name exists", out)
@@ -420,7 +437,10 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     out.mkdir(parents=True, exist_ok=True)
-    names = output_names(paths)
+    if targets is None:
+        dirs, names = [out] * len(paths), output_names(paths)
+    else:
+        dirs, names = [d for d, _ in targets], [n for _, n in targets]
     options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s,
                "precision": precision}
     summary = ScoreSummary(out.resolve(), failures=list(failures))
@@ -442,15 +462,15 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
     try:
         if jobs == 1 or len(paths) <= 1:
             _WORKER["ckpt"] = ckpt
-            for i, (p, n) in enumerate(zip(paths, names)):
-                record(i, _score_one(p, n, out, options))
+            for i, (p, n, d) in enumerate(zip(paths, names, dirs)):
+                record(i, _score_one(p, n, d, options))
         else:
             threads = max(1, (os.cpu_count() or 1) // jobs)
             ctx = multiprocessing.get_context("spawn")  # no inherited torch threads or locks
             with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                      initargs=(str(model_path), threads)) as pool:
-                pending = {pool.submit(_score_one, p, n, out, options): i
-                           for i, (p, n) in enumerate(zip(paths, names))}
+                pending = {pool.submit(_score_one, p, n, d, options): i
+                           for i, (p, n, d) in enumerate(zip(paths, names, dirs))}
                 try:
                     while pending:
                         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -463,6 +483,13 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
         bar.close()
         _WORKER.pop("ckpt", None)
     summary.results = [results[i] for i in sorted(results)]
+    if targets is not None:
+        from seizure import __version__
+
+        bids.write_description(out, checkpoint=model_path, version=__version__,
+                               sources=[r for r in (bids.find_root(p) for p in paths) if r is not None],
+                               extra={"RecipeHash": ckpt.recipe_hash,
+                                      "OperatingPoint": dataclasses.asdict(ckpt.operating_point)})
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 

@@ -21,6 +21,7 @@ from seizure.io.channels import normalise_label
 from seizure.preprocess.montage import MONTAGES, get_montage, plan
 
 DURATION_TOLERANCE_S = 1.0
+_ANNOTATION = "EDF+ annotation signal"  # the reader's reason for dropping an annotation signal
 
 
 def inspect_edf(path: str | Path, montages: Sequence[str] | None = None) -> dict[str, Any]:
@@ -64,6 +65,10 @@ def inspect_edf(path: str | Path, montages: Sequence[str] | None = None) -> dict
             "montages": {name: _montage(r.labels, name) for name in names},
         }
     report["annotations"] = _annotations(Path(path), report["duration_s"])
+    from seizure.io.bids import check_sidecars
+
+    report["bids"] = check_sidecars(path, report["fs_hz"], [(s["label"], s["fs_hz"], s["kept"])
+                                                           for s in report["signals"] if s["reason"] != _ANNOTATION])
     return report
 
 
@@ -151,4 +156,10 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  annotations {ann['path']} ({ann['format']}): {ann['n_events']} events ({labels}); "
                      f"{ann['n_seizures']} seizures, {ann['seizure_s']:g} s")
         lines.extend(f"    warning: {w}" for w in ann["warnings"])
+    bids = report.get("bids")
+    if bids is not None:
+        files = ", ".join(Path(p).name for p in (bids["eeg_json"], bids["channels_tsv"]) if p)
+        lines.append(f"  BIDS        {files}: " + ("agree with the EDF" if bids["ok"] else
+                                                    f"{len(bids['problems'])} disagreement(s)"))
+        lines.extend(f"    warning: {p}" for p in bids["problems"])
     return "\n".join(lines)

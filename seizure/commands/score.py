@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(read and processed in chunks: memory stays bounded for day-long files) and write, in DIR, "
         "NAME.csv_bi (TUSZ; rows cover the whole file, seiz rows carry the mean probability as "
         "confidence) and NAME_events.tsv (SzCORE/BIDS). NAME is the EDF's stem; inputs sharing a stem "
-        "get their parent folders prepended. Channels a recording lacks are zero-filled and masked (a "
+        "get their parent folders prepended. For a BIDS dataset (--layout auto or bids) DIR becomes a BIDS "
+        "derivative: DIR/sub-*/[ses-*/]eeg/<recording>_events.tsv, the reference events' own name, and "
+        "DIR/dataset_description.json. Channels a recording lacks are zero-filled and masked (a "
         "warning lists them); below the minimum number of usable channels the file is refused. "
         "Exit status: 0 all scored, 1 some failed (each named with its reason; the others are written), "
         "2 usage errors.",
@@ -30,6 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "the reference events of an annotation sidecar when there is one")
     p.add_argument("--probabilities", action="store_true",
                    help="also write NAME_probs.csv: 'second,probability', one row per whole second")
+    p.add_argument("--layout", choices=("auto", "bids", "flat"), default="auto",
+                   help="bids: a BIDS derivative mirroring sub-*/[ses-*/]eeg/ with <recording>_events.tsv named as "
+                   "the reference (what szcore-evaluation reads) and dataset_description.json; flat: every output in "
+                   "DIR; auto (default): bids when every input lies in a BIDS dataset")
     p.add_argument("-j", "--jobs", type=_args.positive_int, default=1, metavar="N",
                    help="recordings scored in parallel processes (default 1)")
     p.add_argument("--min-channels", type=_args.positive_int, default=None, metavar="N",
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = detect_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
                               jobs=args.jobs, min_channels=args.min_channels, precision=args.precision,
+                              layout=args.layout,
                               progress=not args.quiet and sys.stderr.isatty())
     except InputError as exc:
         print(f"seizure score: error: {exc}", file=sys.stderr)

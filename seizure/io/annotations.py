@@ -106,6 +106,12 @@ class Annotations:
         """Whole-head seizure events, merged (:func:`binary_events`)."""
         return binary_events(self.events)
 
+    def to_mne(self, **kwargs):
+        """The events as ``mne.Annotations`` (:func:`seizure.io.mne_raw.to_mne`)."""
+        from seizure.io.mne_raw import to_mne
+
+        return to_mne(self.events, **kwargs)
+
 
 # --------------------------------------------------------------------------- reading
 
@@ -589,10 +595,13 @@ def second_labels(events: Iterable[Event], duration_s: float) -> np.ndarray:
 
 
 def find_sidecar(edf_path: str | Path) -> Path | None:
-    """The annotation file beside an EDF, by preference ``.csv_bi``, ``.csv``, ``.tse_bi``,
-    ``.tse``, ``.lbl_bi``, ``.lbl``, ``<stem>_events.tsv``, SeizeIT ``<stem>_a1.tsv``."""
+    """The annotation file beside an EDF: for a BIDS ``<name>_eeg.edf`` its ``<name>_events.tsv``,
+    else by preference ``.csv_bi``, ``.csv``, ``.tse_bi``, ``.tse``, ``.lbl_bi``, ``.lbl``,
+    ``<stem>_events.tsv``, SeizeIT ``<stem>_a1.tsv``."""
     edf_path = Path(edf_path)
     stem = edf_path.with_suffix("")
+    if stem.name.endswith("_eeg") and stem.with_name(stem.name[:-4] + "_events.tsv").is_file():
+        return stem.with_name(stem.name[:-4] + "_events.tsv")
     for suffix in SIDECAR_SUFFIXES:
         candidate = stem.with_name(stem.name + suffix)
         if candidate.is_file():

@@ -106,7 +106,8 @@ class EdfPipeline:
     manager (closes the file).
     """
 
-    def __init__(self, path: str | Path, recipe: Recipe, chunk_s: float = CHUNK_S, pad_s: float | None = None):
+    def __init__(self, path: str | Path, recipe: Recipe, chunk_s: float = CHUNK_S, pad_s: float | None = None, *,
+                 reader: EdfReader | None = None):
         if not (isinstance(chunk_s, (int, float)) and chunk_s >= 1):
             raise ConfigError(f"chunk_s must be at least 1 second, got {chunk_s!r}")
         if pad_s is None:
@@ -117,7 +118,7 @@ class EdfPipeline:
         self.recipe = recipe
         self.feature = feats.get(recipe.feature)
         self.params = self.feature.resolve(recipe.feature_params)
-        self._reader = EdfReader(self.path)
+        self._reader = EdfReader(self.path) if reader is None else reader  # or any reader alike (an MNE Raw's)
         try:
             self._setup(float(chunk_s), float(pad_s))
         except BaseException:

@@ -6,7 +6,8 @@ single annotation file. Files are matched by recording name (:func:`recording_na
 file name without its format suffix, and without ``_events``/``_a1`` for ``.tsv``). In a
 directory, ``.tsv`` files count only when named ``*_events.tsv`` (SzCORE/BIDS) or
 ``*_a1.tsv`` (SeizeIT), so BIDS side files (``participants.tsv``, ``*_channels.tsv``) are
-skipped. When one recording has several formats (TUSZ ships ``.csv`` and ``.csv_bi``),
+skipped; in a BIDS dataset (``dataset_description.json``) ``derivatives/``, ``sourcedata/``
+and ``code/`` are too, and a name pairs with and without ``_eeg``. When one recording has several formats (TUSZ ships ``.csv`` and ``.csv_bi``),
 ``.csv_bi`` wins, then ``.csv``, ``.tse_bi``, ``.tse``, ``.lbl_bi``, ``.lbl``, ``.tsv``; the
 same recording twice in one format is an error naming both files.
 
@@ -87,14 +88,18 @@ def collect(spec: str | Path) -> dict[str, Path]:
     """Recording name -> annotation file for a directory, list file or single file."""
     spec = Path(spec)
     if spec.is_dir():
+        from seizure.io import bids
+
         files = sorted(p for p in spec.rglob("*") if p.is_file() and _supported(p, in_directory=True))
+        if bids.is_bids_root(spec):  # derivatives/, sourcedata/, code/ hold no reference of this dataset
+            files = [p for p in files if bids.is_recording_path(spec, p)]
     elif spec.is_file():
         files = [spec] if _supported(spec, in_directory=False) else _list_file(spec)
     else:
         raise SeizureError("no such directory, list file or annotation file", spec)
     chosen: dict[str, Path] = {}
     for path in files:
-        name = recording_name(path)
+        name = _pairing_name(recording_name(path))
         old = chosen.get(name)
         if old is None:
             chosen[name] = path
@@ -105,6 +110,12 @@ def collect(spec: str | Path) -> dict[str, Path]:
         if rank_new < rank_old:
             chosen[name] = path
     return chosen
+
+
+def _pairing_name(name: str) -> str:
+    """BIDS names pair with and without ``_eeg`` (``..._run-00_events.tsv`` is the reference
+    of ``..._run-00_eeg.edf``, whose flat-layout detections are ``..._run-00_eeg_events.tsv``)."""
+    return name[:-4] if name.endswith("_eeg") else name
 
 
 def _edf_duration(ann_path: Path, name: str) -> float | None:
@@ -155,6 +166,8 @@ def pairs(
             f"{ref_files[missing[0]]}); pass --missing-as-empty to score them as detecting nothing",
             hyp,
         )
+    log.info("paired %d of %d reference recordings with a hypothesis file", len(ref_files) - len(missing),
+             len(ref_files))
     if missing:
         log.warning("%d reference recordings have no hypothesis: scored as empty", len(missing))
     extra = sorted(set(hyp_files) - set(ref_files))

@@ -17,3 +17,7 @@ from seizure.synth.params import SynthParams
 from seizure.synth.render import RecordingInfo
 
 __all__ = ["RecordingInfo", "SplitSummary", "SynthParams", "SynthSummary", "synthesize", "synthesize_long_recording"]
+
+from seizure.api import callable_module, synth as _synth  # noqa: E402
+
+callable_module(__name__, _synth)  # ``seizure.synth(...)`` still calls the API once this package is imported
