@@ -129,7 +129,8 @@ def _system_probs(ckpt, store, dev_recs, eval_recs, seed: int, progress: bool):
                        "eval": split_probabilities(ckpt.model, store, eval_recs, cfg.train)}}
     seconds["model_inference"] = time.perf_counter() - t0
     ops = {"model": ckpt.operating_point}
-    devs = {"model": {"sensitivity": ckpt.summary.get("dev_sensitivity"), "fa_per_24h": ckpt.summary.get("dev_fa_per_24h"),
+    devs = {"model": {"sensitivity": ckpt.summary.get("dev_sensitivity"),
+                      "fa_per_24h": ckpt.summary.get("dev_fa_per_24h"),
                       "target_reached": ckpt.summary.get("dev_target_reached")}}
 
     t0 = time.perf_counter()
@@ -374,7 +375,8 @@ def _markdown(result: dict[str, Any], reports: dict) -> str:
                      f"{_rate(row['fa_per_24h'])} | {row['change_points']:+.1f} |")
     for name in SYSTEMS:
         body = reports[name].markdown().split("\n", 2)[2].replace("\n## ", "\n### ")
-        lines += ["", f"## {result[name]['label'][0].upper()}{result[name]['label'][1:]}: all scores", "", body.rstrip()]
+        label = result[name]["label"]
+        lines += ["", f"## {label[0].upper()}{label[1:]}: all scores", "", body.rstrip()]
     return "\n".join(lines).rstrip() + "\n"
 
 
