@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch first: 2.13.0 CPU wheel (a bare `torch` would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,onnx,szcore]'
+	$(PY) -m pip install -q -e '.[test,onnx,szcore,dask]'
 	touch $(STAMP)
 
 setup: $(STAMP)

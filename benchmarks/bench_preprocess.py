@@ -175,11 +175,11 @@ root, store = Path(sys.argv[1]), Path(sys.argv[2])
 entry = [e for e in corpus.discover(root) if e.path == Path(sys.argv[3])][0]
 recipe = Recipe()
 StoreWriter(store, recipe, feature_info(recipe))
-corpus._init_worker(store, recipe, corpus.CHUNK_S, False)
+task = corpus._Preprocess(str(store), recipe, corpus.CHUNK_S)
 with open("/proc/self/clear_refs", "w") as fh:
     fh.write("5")
 base = hwm_kb()
-out = corpus._process(entry)
+out = task(entry)
 assert out.ok, out.reason
 print(json.dumps({"base_kb": base, "peak_kb": hwm_kb()}))
 """

@@ -18,7 +18,7 @@ import sys
 from seizure import __version__
 from seizure.errors import SeizureError
 
-COMMANDS = ("inspect", "synth", "preprocess", "train", "evaluate", "score", "demo", "study", "export")
+COMMANDS = ("inspect", "synth", "preprocess", "merge", "train", "evaluate", "score", "demo", "study", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,26 +20,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import re
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seizure.preprocess import features as feats
-from seizure.errors import ConfigError, SeizureError
-from seizure.fsutil import safe_name
+from seizure import parallel
+from seizure.errors import ConfigError, RecipeMismatchError, SeizureError
+from seizure.fsutil import atomic_path, safe_name, temp_path
 from seizure.io.annotations import find_sidecar
 from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
 from seizure.preprocess.recipe import Recipe
-from seizure.store import RecordMeta, StoreWriter, feature_info
+from seizure.store import FeatureStore, RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 
@@ -208,20 +206,32 @@ class PreprocessSummary:
 
 @dataclass(frozen=True)
 class _Outcome:
+    """What a worker hands back for one recording (small: its features stay in a file)."""
+
     rec_id: str
     ok: bool
     reason: str = ""
     n_seconds: int = 0
+    meta: RecordMeta | None = None
+    labels: np.ndarray | None = None  # uint8 per-second labels
+    x_tmp: str = ""  # the finished temporary feature file in the store's records folder
 
 
 def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, jobs: int = 1,
                progress: bool = False, splits: Sequence[str] | None = None,
-               chunk_s: float = CHUNK_S, split_file: str | Path | None = None,
-               split_seed: int = 0) -> PreprocessSummary:
+               chunk_s: float = CHUNK_S, split_file: str | Path | None = None, split_seed: int = 0,
+               executor: parallel.Executor | None = None, shard: tuple[int, int] | None = None) -> PreprocessSummary:
     """Preprocess every recording of a corpus into a feature store (resumable, parallel);
-    ``split_file``/``split_seed``: the split of a BIDS dataset (see :func:`discover`)."""
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+    ``split_file``/``split_seed``: the split of a BIDS dataset (see :func:`discover`).
+
+    ``executor``: where the recordings are processed (:mod:`seizure.parallel`; default local
+    processes). Workers write each recording's features to a temporary file in the store;
+    this process alone commits them (renames them into place, writes the labels and the
+    record, then the manifest), so a store is the same byte for byte whatever the executor.
+    ``shard=(i, n)`` processes only the i-th (1-based) of ``n`` deterministic shards of the
+    corpus (:func:`shard_of`); :func:`merge_stores` joins the shards' stores.
+    """
+    parallel.check_jobs(jobs)
     if splits is not None:
         bad = sorted(set(splits) - set(SPLITS))
         if bad:
@@ -230,6 +240,8 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
     entries = discover(corpus_root, split_file, split_seed)
     if splits is not None:
         entries = [e for e in entries if e.split in set(splits)]
+    if shard is not None:
+        entries = shard_of(entries, *shard)
     writer = StoreWriter(store_root, recipe, feature_info(recipe))
     summary = PreprocessSummary(writer.root, found=len(entries))
     with _store_lock(writer.root):
@@ -238,15 +250,27 @@ def preprocess(corpus_root: str | Path, store_root: str | Path, recipe: Recipe, 
         todo = [e for e in entries if not writer.is_done(e.rec_id)]
         summary.skipped = len(entries) - len(todo)
         todo.sort(key=lambda e: -_size(e.path))  # largest first: better load balance
+
+        def commit(_index: int, outcome: _Outcome) -> bool:
+            if outcome.ok:
+                writer.write_ok(outcome.meta, outcome.labels, features_file=Path(outcome.x_tmp))
+                summary.done += 1
+                summary.hours_done += outcome.n_seconds / 3600
+            else:
+                writer.write_error(outcome.meta, outcome.reason)
+                summary.failures.append((outcome.rec_id, outcome.reason))
+            return outcome.ok
+
         try:
-            for outcome in _run(todo, writer.root, recipe, jobs, progress, chunk_s):
-                if outcome.ok:
-                    summary.done += 1
-                    summary.hours_done += outcome.n_seconds / 3600
-                else:
-                    summary.failures.append((outcome.rec_id, outcome.reason))
+            res = parallel.run(todo, _Preprocess(str(writer.root), recipe, chunk_s), jobs, progress=progress,
+                               executor=executor, on_result=commit, setup=_reuse_freed_memory,
+                               name=lambda e: e.rec_id, desc="preprocess", unit="file")
+            for failure in res.failures:  # its worker died on every attempt (or a bug outside the task)
+                writer.write_error(_meta(failure.task), failure.reason)
+                summary.failures.append((failure.task.rec_id, failure.reason))
         finally:
             writer.write_manifest()
+        _remove_stale_temps(writer.root / "records")  # left by workers that died
     summary.failures.sort()
     summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
     summary.elapsed_s = time.perf_counter() - started
@@ -265,108 +289,114 @@ def _check_splits(entries: list[CorpusEntry], writer: StoreWriter) -> None:
                               writer.root)
 
 
-def _run(todo: list[CorpusEntry], store_root: Path, recipe: Recipe, jobs: int, progress: bool,
-         chunk_s: float) -> Iterator[_Outcome]:
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(todo), unit="file", desc="preprocess", disable=not progress)
-    failed = 0
-    try:
-        if jobs == 1 or len(todo) <= 1:
-            _init_worker(store_root, recipe, chunk_s, die_with_parent=False)
-            for entry in todo:
-                outcome = _process(entry)
-                failed += not outcome.ok
-                bar.update(1)
-                bar.set_postfix(failed=failed, refresh=False)
-                yield outcome
-            return
-        ctx = multiprocessing.get_context("spawn")  # no inherited locks, threads or file handles
-        with _single_threaded_children(), ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                                              initargs=(store_root, recipe, chunk_s, True)) as pool:
-            pending = {pool.submit(_process, e) for e in todo}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        try:
-                            outcome = fut.result()
-                        except BrokenProcessPool:
-                            raise SeizureError("a worker process died (out of memory or killed?); finished "
-                                               "recordings are kept: run again to resume", store_root) from None
-                        failed += not outcome.ok
-                        bar.update(1)
-                        bar.set_postfix(failed=failed, refresh=False)
-                        yield outcome
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    finally:
-        bar.close()
+def shard_of(entries: Sequence[CorpusEntry], index: int, count: int) -> list[CorpusEntry]:
+    """The ``index``-th (1-based) of ``count`` shards: recordings dealt round-robin in order of
+    file size (largest first, then id), so the shards hold about the same bytes; the same
+    corpus always gives the same shards."""
+    parallel.parse_shard(f"{index}/{count}")
+    ordered = sorted(entries, key=lambda e: (-_size(e.path), e.rec_id))
+    return sorted(ordered[index - 1::count], key=lambda e: (SPLITS.index(e.split), e.rec_id))
 
 
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+def merge_stores(store_root: str | Path, shards: Sequence[str | Path]) -> PreprocessSummary:
+    """Join the stores of ``seizure preprocess --shard i/N`` runs into ``store_root``: their
+    records are hard-linked (copied across file systems) and the manifest rebuilt, so the
+    result equals a store made in one run. The shards must share a recipe; a recording found
+    in two shards is refused. Re-running adds what is new."""
+    started = time.perf_counter()
+    if not shards:
+        raise ConfigError("name the shard stores to merge")
+    stores = [FeatureStore(s) for s in shards]
+    first = stores[0]
+    for s in stores[1:]:
+        if s.recipe_hash != first.recipe_hash:
+            raise RecipeMismatchError(f"recipe {s.recipe_hash} differs from {first.recipe_hash} of {first.root}; "
+                                      "all shards must be made with one recipe", s.root)
+    writer = StoreWriter(store_root, first.recipe, first.info)
+    summary = PreprocessSummary(writer.root)
+    owner: dict[str, Path] = {}
+    with _store_lock(writer.root):
+        for store in stores:
+            if store.root.resolve() == writer.root.resolve():
+                raise ConfigError("the merged store cannot be one of the shards", store.root)
+            for meta in store.records(status=None):
+                summary.found += 1
+                if meta.rec_id in owner:
+                    raise SeizureError(f"recording {meta.rec_id} is in two shards ({owner[meta.rec_id]} and "
+                                       f"{store.root}): shards must come from one corpus and one N", store.root)
+                owner[meta.rec_id] = store.root
+                if meta.status == "ok" and writer.is_done(meta.rec_id):
+                    summary.skipped += 1
+                    continue
+                names = [f"{meta.rec_id}.x.npy", f"{meta.rec_id}.y.npy"] if meta.status == "ok" else []
+                for name in [*names, f"{meta.rec_id}.json"]:  # the record's JSON last, as a run writes it
+                    _link_or_copy(store.root / "records" / name, writer.root / "records" / name)
+                if meta.status == "ok":
+                    summary.done += 1
+                    summary.hours_done += meta.n_seconds / 3600
+                else:
+                    summary.failures.append((meta.rec_id, meta.error))
+        writer.write_manifest()
+    summary.failures.sort()
+    summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
 
 
-@contextlib.contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Workers started inside start their math libraries with one thread each: a worker is
-    one of ``jobs`` processes, and idle BLAS threads spin at start-up and after each call,
-    taking cycles from the other workers (about 2 % of a two-worker run on two cores)."""
-    saved = {name: os.environ.get(name) for name in _THREAD_VARS}
-    os.environ.update({name: "1" for name in _THREAD_VARS})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """``dst`` made the same bytes as ``src``, atomically (a hard link where possible)."""
+    with atomic_path(dst) as tmp:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(store_root: Path, recipe: Recipe, chunk_s: float, die_with_parent: bool) -> None:
-    """Per-process state; pool workers also die with the parent so that nothing keeps writing
-    into the store after a killed run."""
-    if die_with_parent:
-        _die_with_parent()
-        _reuse_freed_memory()
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    _WORKER.update(writer=StoreWriter(store_root, recipe, feature_info(recipe)), recipe=recipe, chunk_s=chunk_s)
-
-
-def _process(entry: CorpusEntry) -> _Outcome:
-    """Process one recording into the store; any failure becomes an error record."""
-    writer: StoreWriter = _WORKER["writer"]  # type: ignore[assignment]
-    recipe: Recipe = _WORKER["recipe"]  # type: ignore[assignment]
-    meta = RecordMeta(entry.rec_id, entry.split, entry.patient, str(entry.path), session=entry.session,
+def _meta(entry: CorpusEntry) -> RecordMeta:
+    return RecordMeta(entry.rec_id, entry.split, entry.patient, str(entry.path), session=entry.session,
                       montage_dir=entry.montage_dir)
-    try:
-        with EdfPipeline(entry.path, recipe, _WORKER["chunk_s"]) as pipe:  # type: ignore[arg-type]
-            meta.fs_hz_original = pipe.fs_hz_original
-            meta.duration_s = pipe.duration_s
-            meta.n_seconds = pipe.n_seconds
-            meta.n_frames = pipe.n_frames
-            meta.missing_channels = pipe.missing
-            labels = labels_for(entry.path, pipe.duration_s, pipe.n_seconds)
-            with writer.x_writer(entry.rec_id) as tmp:
-                _stream_features(pipe, tmp)
+
+
+@dataclass(frozen=True)
+class _Preprocess:
+    """The worker's task: one recording -> a finished temporary feature file in the store, its
+    labels and metadata (paths in, small results out; the filter plans are built once per
+    process, cached by :mod:`seizure.signal` and :mod:`seizure.features`)."""
+
+    store_root: str
+    recipe: Recipe
+    chunk_s: float
+
+    def __call__(self, entry: CorpusEntry) -> _Outcome:
+        """Any failure of the recording becomes a failed outcome with its one-line reason."""
+        meta = _meta(entry)
+        x_tmp = None
+        try:
+            with EdfPipeline(entry.path, self.recipe, self.chunk_s) as pipe:
+                meta.fs_hz_original = pipe.fs_hz_original
+                meta.duration_s = pipe.duration_s
+                meta.n_seconds = pipe.n_seconds
+                meta.n_frames = pipe.n_frames
+                meta.missing_channels = pipe.missing
+                labels = labels_for(entry.path, pipe.duration_s, pipe.n_seconds)
+                x_tmp = temp_path(Path(self.store_root) / "records" / f"{entry.rec_id}.x.npy", ".npy")
+                _stream_features(pipe, x_tmp)
                 report = pipe.report()
-        meta.channel_mask = [bool(v) for v in report.mask]
-        meta.warnings = list(report.warnings)
-        meta.seizures = [[e.start_s, e.stop_s] for e in labels.seizures]
-        writer.write_ok(meta, labels.per_second)
-        return _Outcome(entry.rec_id, True, n_seconds=meta.n_seconds)
-    except SeizureError as exc:
-        reason = f"{type(exc).__name__}: {exc.reason}"
-    except Exception as exc:  # a bug or an unforeseen file problem must not stop the corpus run
-        log.exception("%s: unexpected failure", entry.path)
-        reason = f"internal error: {type(exc).__name__}: {exc}"
-    writer.write_error(meta, reason)
-    return _Outcome(entry.rec_id, False, " ".join(reason.split()))
+            meta.channel_mask = [bool(v) for v in report.mask]
+            meta.warnings = list(report.warnings)
+            meta.seizures = [[e.start_s, e.stop_s] for e in labels.seizures]
+            return _Outcome(entry.rec_id, True, n_seconds=meta.n_seconds, meta=meta,
+                            labels=np.asarray(labels.per_second, dtype=np.uint8), x_tmp=str(x_tmp))
+        except SeizureError as exc:
+            reason = f"{type(exc).__name__}: {exc.reason}"
+        except Exception as exc:  # a bug or an unforeseen file problem must not stop the corpus run
+            log.exception("%s: unexpected failure", entry.path)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        if x_tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                x_tmp.unlink()
+        return _Outcome(entry.rec_id, False, " ".join(reason.split()), meta=meta)
 
 
 def _stream_features(pipe: EdfPipeline, tmp: Path) -> None:
@@ -440,18 +470,6 @@ def _reuse_freed_memory() -> None:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, 32 * 2**20)   # M_MMAP_THRESHOLD
         libc.mallopt(-1, 2**30)        # M_TRIM_THRESHOLD
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent dies (no orphan keeps writing)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # parent already gone
-            os._exit(1)
 
 
 def _size(path: Path) -> int:

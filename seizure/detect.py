@@ -38,18 +38,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seizure import parallel
 from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
@@ -378,33 +378,43 @@ def output_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
-_WORKER: dict[str, Any] = {}
+_CHECKPOINTS: dict[str, Checkpoint] = {}  # per process: loaded once, by the first task that needs it
 
 
-def _init_worker(model_path: str, threads: int) -> None:
+def _set_threads(threads: int) -> None:
     import torch
 
-    from seizure import checkpoint
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     torch.set_num_threads(threads)
-    _WORKER["ckpt"] = checkpoint.load(model_path)
 
 
-def _score_one(path: Path, name: str, out_dir: Path, options: dict[str, Any]) -> ScoreResult | tuple[Path, str]:
-    """Score one file, turning a user-facing failure into ``(path, reason)``."""
-    try:
-        return detect_recording(_WORKER["ckpt"], path, out_dir, name=name, **options)
-    except SeizureError as exc:
-        return path, str(exc) if exc.path else f"{path}: {exc}"
-    except OSError as exc:
-        return path, f"{path}: cannot read: {exc.strerror or exc}"
+@dataclass(frozen=True)
+class _Detect:
+    """The worker's task: one ``(path, name, out_dir)`` with the checkpoint at ``model_path``
+    (loaded once per process), a user-facing failure turned into ``(path, reason)``."""
+
+    model_path: str
+    options: dict[str, Any]
+
+    def __call__(self, item: tuple[Path, str, Path]) -> ScoreResult | tuple[Path, str]:
+        from seizure import checkpoint
+
+        path, name, out_dir = item
+        ckpt = _CHECKPOINTS.get(self.model_path)
+        if ckpt is None:
+            ckpt = _CHECKPOINTS[self.model_path] = checkpoint.load(self.model_path)
+        try:
+            return detect_recording(ckpt, path, out_dir, name=name, **self.options)
+        except SeizureError as exc:
+            return path, str(exc) if exc.path else f"{path}: {exc}"
+        except OSError as exc:
+            return path, f"{path}: cannot read: {exc.strerror or exc}"
 
 
 def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: str | Path, *, plot: bool = False,
                 probabilities: bool = False, jobs: int = 1, min_channels: int | None = None,
                 chunk_s: float = CHUNK_S, precision: str = "float32", progress: bool = False,
-                layout: str = "auto") -> ScoreSummary:
+                layout: str = "auto", executor: parallel.Executor | None = None,
+                shard: str | tuple[int, int] | None = None) -> ScoreSummary:
     """Score every recording of ``inputs`` with the checkpoint at ``model_path`` into ``out_dir``.
 
     ``layout``: ``"flat"`` (every output in ``out_dir``), ``"bids"`` (a BIDS derivative:
@@ -412,14 +422,15 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
     :mod:`seizure.io.bids`) or ``"auto"`` (bids when every input lies in a BIDS dataset).
 
     ``jobs`` > 1 scores recordings in that many processes (each loads the model once and uses
-    ``cpu_count // jobs`` torch threads). Failures are collected, not raised; see
-    :class:`ScoreSummary`.
+    ``cpu_count // jobs`` torch threads); ``executor`` runs them on a Dask cluster instead
+    (:mod:`seizure.parallel`). ``shard`` ``(i, n)`` or ``"i/n"`` scores only every n-th input
+    from the i-th (output names are still chosen over all inputs, so shards write into one
+    folder without clashing). Failures are collected, not raised; see :class:`ScoreSummary`.
     """
     from seizure import checkpoint
 
     t0 = time.perf_counter()
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+    parallel.check_jobs(jobs)
     model_path = Path(model_path)
     if not model_path.is_file():
         raise InputError("model checkpoint not found", model_path)
@@ -446,42 +457,33 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
     summary = ScoreSummary(out.resolve(), failures=list(failures))
     for _, reason in failures:
         log.error("%s", reason)
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(paths), unit="file", desc="score", disable=not progress)
     results: dict[int, ScoreResult] = {}
 
-    def record(i: int, outcome: ScoreResult | tuple[Path, str]) -> None:
+    def record(i: int, outcome: ScoreResult | tuple[Path, str]) -> bool:
         if isinstance(outcome, ScoreResult):
             results[i] = outcome
-        else:
-            summary.failures.append(outcome)
-            log.error("%s", outcome[1])
-        bar.update(1)
+            return True
+        summary.failures.append(outcome)
+        log.error("%s", outcome[1])
+        return False
 
+    items = list(zip(paths, names, dirs))
+    if shard is not None:
+        index, count = parallel.parse_shard(shard) if isinstance(shard, str) else shard
+        items = items[index - 1::count]
+    if executor is not None and executor.kind == "dask":  # workers may start elsewhere
+        items = [(p.resolve(), n, d.resolve()) for p, n, d in items]
+    key = str(model_path.resolve())
+    _CHECKPOINTS[key] = ckpt  # tasks run here (jobs 1) use the checkpoint loaded above
     try:
-        if jobs == 1 or len(paths) <= 1:
-            _WORKER["ckpt"] = ckpt
-            for i, (p, n, d) in enumerate(zip(paths, names, dirs)):
-                record(i, _score_one(p, n, d, options))
-        else:
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            ctx = multiprocessing.get_context("spawn")  # no inherited torch threads or locks
-            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(str(model_path), threads)) as pool:
-                pending = {pool.submit(_score_one, p, n, d, options): i
-                           for i, (p, n, d) in enumerate(zip(paths, names, dirs))}
-                try:
-                    while pending:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            record(pending.pop(fut), fut.result())
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+        threads = 1 if executor is not None and executor.scheduler else max(1, (os.cpu_count() or 1) // jobs)
+        res = parallel.run(items, _Detect(key, options), jobs, progress=progress, executor=executor,
+                           on_result=record, setup=functools.partial(_set_threads, threads),
+                           name=lambda item: item[1], desc="score", unit="file")
     finally:
-        bar.close()
-        _WORKER.pop("ckpt", None)
+        _CHECKPOINTS.pop(key, None)
+    for failure in res.failures:  # its worker died on every attempt
+        summary.failures.append((failure.task[0], f"{failure.task[0]}: {failure.reason}"))
     summary.results = [results[i] for i in sorted(results)]
     if targets is not None:
         from seizure import __version__

@@ -235,7 +235,9 @@ def choose_operating_point(probs: list[np.ndarray], records: list[RecordMeta], p
     """The operating point on dev: over every post-processing candidate and threshold whose
     FA/24h is at most ``pp.target_fa_per_24h``, find the best sensitivity; then, among the
     points within ``pp.tolerance_events`` reference seizures of it, take the fewest false
-    alarms, then the highest threshold, then the simplest candidate (listed first).
+    alarms, then the highest threshold, then the simplest candidate (listed first); with
+    ``pp.plateau = "middle"``, the middle of the widest run of thresholds tied at those
+    fewest false alarms instead (:func:`_widest_plateau`).
 
     The tolerance keeps a small dev split from buying its last seizure with a threshold near
     zero (which transfers badly to unseen patients). Returns the point, its dev sensitivity
@@ -265,14 +267,44 @@ def choose_operating_point(probs: list[np.ndarray], records: list[RecordMeta], p
     best_sens = max(p[0] for p in ok)
     slack = pp.tolerance_events / n_ref if n_ref else 0.0
     near = [p for p in ok if p[0] >= best_sens - slack - 1e-12]
-    sens, fa, thr, _, (s, d, g) = min(near, key=lambda p: (p[1], -p[2], p[3]))
+    if pp.plateau == "middle":
+        widest = _widest_plateau(points, near)
+        sens, fa, thr, _, (s, d, g) = widest[(len(widest) - 1) // 2]
+    else:
+        sens, fa, thr, _, (s, d, g) = min(near, key=lambda p: (p[1], -p[2], p[3]))
     return OperatingPoint(thr, s, d, g), sens, fa, True
+
+
+def _widest_plateau(points: list, near: list) -> list:
+    """The longest run of consecutive thresholds (one candidate's sweep, in threshold order)
+    that all tie at the fewest false alarms among ``near``; ties: the higher run, then the
+    candidate listed first. Runs, not all tied points: a threshold under the whole
+    background makes one event per recording that also "detects" every seizure."""
+    fewest = min(p[1] for p in near)
+    tied = {(p[3], p[2]) for p in near if p[1] <= fewest + 1e-9}
+    best: tuple = ()
+    for order in sorted({p[3] for p in points}):
+        sweep = sorted((p for p in points if p[3] == order), key=lambda p: p[2])
+        run: list = []
+        for p in [*sweep, None]:
+            if p is not None and (order, p[2]) in tied:
+                run.append(p)
+                continue
+            if run and (not best or (len(run), run[-1][2], -order) > (len(best[0]), best[0][-1][2], -best[1])):
+                best = (run, order)
+            run = []
+    return best[0]
 
 
 def dev_result(model: torch.nn.Module, store: FeatureStore, records: list[RecordMeta], cfg: TrainConfig,
                pp: PostprocessConfig, device: torch.device) -> DevResult:
     """Loss, operating point and its sensitivity on the dev ``records`` (training's model selection)."""
-    probs = split_probabilities(model, store, records, cfg, device=device)
+    return dev_result_of(split_probabilities(model, store, records, cfg, device=device), store, records, pp)
+
+
+def dev_result_of(probs: list[np.ndarray], store: FeatureStore, records: list[RecordMeta],
+                  pp: PostprocessConfig) -> DevResult:
+    """:func:`dev_result` from the records' probabilities (data-parallel training gathers them)."""
     labels = [store.labels(r.rec_id)[: len(p)] for r, p in zip(records, probs)]
     points: list = []
     op, sens, fa, reached = choose_operating_point(probs, records, pp, points)

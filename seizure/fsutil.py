@@ -29,18 +29,29 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
     ``suffix`` keeps an extension some writers insist on (``np.save`` adds ``.npy``).
     """
+    tmp_path = temp_path(path, suffix)
+    try:
+        yield tmp_path
+        commit(tmp_path, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def temp_path(path: str | Path, suffix: str = "") -> Path:
+    """A new empty temporary file beside ``path`` (``.NAME.XXXX.tmpSUFFIX``: never trusted,
+    removed by the writer's next run); :func:`commit` renames it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared data
-        os.replace(tmp_path, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+    return Path(tmp)
+
+
+def commit(tmp: str | Path, path: str | Path) -> None:
+    """Rename the finished temporary file ``tmp`` onto ``path`` (same folder)."""
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared data
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ import numpy as np
 
 from seizure.errors import RecipeMismatchError, SeizureError
 from seizure.events import Event
-from seizure.fsutil import atomic_path, atomic_write, safe_name
+from seizure.fsutil import atomic_path, atomic_write, commit, safe_name
 from seizure.preprocess import features
 from seizure.preprocess.montage import get_montage
 from seizure.preprocess.recipe import Recipe
@@ -220,14 +220,15 @@ class StoreWriter(FeatureStore):
         return (meta is not None and meta.status == "ok" and meta.recipe_hash == self.recipe_hash
                 and self._x_path(rec_id).exists() and self._y_path(rec_id).exists())
 
-    def x_writer(self, rec_id: str):
-        """Context manager yielding a temp path for the feature array; renamed on success."""
-        return atomic_path(self._x_path(rec_id), suffix=".npy")
-
-    def write_ok(self, meta: RecordMeta, labels: np.ndarray, features: np.ndarray | None = None) -> None:
-        """Commit a recording. Features are given here or were written via :meth:`x_writer`."""
+    def write_ok(self, meta: RecordMeta, labels: np.ndarray, features: np.ndarray | None = None, *,
+                 features_file: Path | None = None) -> None:
+        """Commit a recording: its features given here, or ``features_file``, a finished ``.npy``
+        file made by :func:`seizure.fsutil.temp_path` in the records folder (renamed into place).
+        The record's JSON is written last."""
         meta.status, meta.error, meta.recipe_hash = "ok", "", self.recipe_hash
-        if features is not None:
+        if features_file is not None:
+            commit(features_file, self._x_path(meta.rec_id))
+        elif features is not None:
             with atomic_path(self._x_path(meta.rec_id), suffix=".npy") as tmp:
                 np.save(tmp, np.ascontiguousarray(features, dtype=np.float32))
         with atomic_path(self._y_path(meta.rec_id), suffix=".npy") as tmp:

@@ -32,6 +32,8 @@ FORBIDDEN: dict[str, set[str]] = {
               "commands", "cli"},
     "detect": {"training", "study", "demo", "commands", "cli"},
     "study": {"demo", "detect", "commands", "cli"},
+    "parallel": {"io", "preprocess", "store", "corpus", "models", "training", "checkpoint", "evaluation", "scoring",
+                 "detect", "study", "demo", "synth", "commands", "cli"},
 }
 BASE = {"errors", "events", "fsutil", "config", "registry"}  # import nothing but each other
 

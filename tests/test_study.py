@@ -219,6 +219,17 @@ def test_parallel_runs_give_the_in_process_figures(store, tiny_base, grid, tmp_p
     assert "2 run(s) in parallel" in machine
 
 
+def test_runs_on_a_dask_local_cluster_give_the_in_process_figures(store, tiny_base, grid, tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'seizure[dask]'")
+    from seizure.parallel import Executor
+
+    _, serial, _ = grid
+    res = run_study(STUDIES / "cells.toml", store.root, tmp_path / "cells", jobs=2, base=tiny_base,
+                    executor=Executor("dask"), **GRID)
+    assert (res.done, res.failed) == (2, [])
+    assert figures_of(tmp_path / "cells") == figures_of(serial)
+
+
 def test_a_failed_run_is_recorded_and_the_rest_goes_on(store, tiny_base, tmp_path):
     study = write_study(tmp_path, f"""
 [study]

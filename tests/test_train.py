@@ -278,3 +278,26 @@ def test_sparse_vd_training_reports_sparsity(store, tmp_path):
     assert torch.load(result.best_path, weights_only=True)["summary"]["sparsity"] == sp
     assert all(row["kl"] > 0 for row in result.metrics)
     assert result.metrics[result.summary["best_epoch"] - 1]["sparsity"] == pytest.approx(sp["sparsity"])
+
+
+def test_operating_point_plateau_middle_leaves_the_conservative_end():
+    """Every threshold between the background's 0.3 and the seizures' 0.95 finds all seizures
+    with no false alarm: ``high`` takes the top of that plateau, ``middle`` its middle."""
+    from seizure.training.config import PostprocessConfig
+    from seizure.evaluation import choose_operating_point
+
+    records, probs = [], []
+    for i in range(4):
+        p = np.full(3600, 0.02)
+        p[100:160] = 0.95
+        p[2000:2030] = 0.3  # a background bump: any threshold <= 0.3 makes a false alarm
+        records.append(RecordMeta(rec_id=f"r{i}", split="dev", patient=f"p{i}", edf_path="x", seizures=[[100.0, 160.0]]))
+        probs.append(p)
+    one = {"smooth_s": (0.0,), "min_duration_s": (0.0,), "merge_gap_s": (0.0,)}
+    op_hi, sens_hi, fa_hi, _ = choose_operating_point(probs, records, PostprocessConfig(**one))
+    op_mid, sens_mid, fa_mid, _ = choose_operating_point(probs, records, PostprocessConfig(plateau="middle", **one))
+    assert sens_hi == sens_mid == 1.0 and fa_hi == fa_mid == 0.0
+    assert op_hi.threshold == pytest.approx(0.945)
+    plateau = [t for t in (np.arange(100) + 0.5) / 100 if 0.3 < t < 0.95]  # 0.305 .. 0.945
+    assert op_mid.threshold == pytest.approx(plateau[(len(plateau) - 1) // 2])
+    assert 0.55 < op_mid.threshold < 0.7

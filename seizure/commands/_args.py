@@ -38,3 +38,19 @@ def add_jobs(parser: argparse.ArgumentParser, help_text: str = "worker processes
 def add_set(parser: argparse.ArgumentParser, example: str, metavar: str = "KEY=VALUE") -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar=metavar,
                         help=f"override one config value (repeatable), e.g. --set {example}")
+
+
+def add_executor(parser: argparse.ArgumentParser) -> None:
+    """``--executor local|dask`` and ``--scheduler ADDRESS`` (see :mod:`seizure.parallel`)."""
+    parser.add_argument("--executor", choices=("local", "dask"), default=None,
+                        help="where the work runs: local processes (default) or a Dask cluster (needs "
+                        "pip install 'seizure[dask]'; without --scheduler a LocalCluster of --jobs workers)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="Dask scheduler of an existing cluster, e.g. tcp://host:8786 (implies --executor dask)")
+
+
+def executor(args: argparse.Namespace):
+    """The :class:`seizure.parallel.Executor` named by ``--executor``/``--scheduler``."""
+    from seizure.parallel import executor_for
+
+    return executor_for(args.executor, args.scheduler)

@@ -28,17 +28,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "(train/dev/eval); default: a seeded 60/20/20 split by subject")
     p.add_argument("--split-seed", type=int, default=0, metavar="N",
                    help="BIDS: seed of the split by subject when no --splits is given (default 0)")
+    _args.add_executor(p)
+    p.add_argument("--shard", metavar="I/N", default=None,
+                   help="process only the I-th of N deterministic shards of the corpus into STORE (one job of a "
+                   "cluster array); join the shard stores with `seizure merge`")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from seizure.corpus import preprocess, recipe_from_config
+    from seizure.parallel import parse_shard
 
     recipe = recipe_from_config(args.config, args.overrides)
     splits = None if args.split is None else [s.strip() for s in args.split.split(",") if s.strip()]
+    shard = None if args.shard is None else parse_shard(args.shard)
     summary = preprocess(args.corpus, args.store, recipe, jobs=args.jobs, splits=splits,
                          split_file=args.splits, split_seed=args.split_seed,
-                         progress=not args.quiet and sys.stderr.isatty())
+                         progress=not args.quiet and sys.stderr.isatty(), executor=_args.executor(args), shard=shard)
     print(f"recipe {recipe.hash()}: {recipe.feature}, montage {recipe.montage}, {recipe.fs_hz:g} Hz")
     for line in summary.lines():
         print(line)

@@ -38,6 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "DIR; auto (default): bids when every input lies in a BIDS dataset")
     p.add_argument("-j", "--jobs", type=_args.positive_int, default=1, metavar="N",
                    help="recordings scored in parallel processes (default 1)")
+    _args.add_executor(p)
+    p.add_argument("--shard", metavar="I/N", default=None,
+                   help="score only the I-th of N shards of the inputs (every N-th file; output names are chosen "
+                   "over all inputs, so N jobs can share one --out)")
     p.add_argument("--min-channels", type=_args.positive_int, default=None, metavar="N",
                    help="usable montage channels needed to score a file (default: the model recipe's min_channels)")
     p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         summary = detect_files(args.model, args.inputs, args.out, plot=args.plot, probabilities=args.probabilities,
                               jobs=args.jobs, min_channels=args.min_channels, precision=args.precision,
                               layout=args.layout,
-                              progress=not args.quiet and sys.stderr.isatty())
+                              progress=not args.quiet and sys.stderr.isatty(), executor=_args.executor(args),
+                              shard=args.shard)
     except InputError as exc:
         print(f"seizure score: error: {exc}", file=sys.stderr)
         return 2

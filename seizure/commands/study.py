@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (runs and tables)")
     p.add_argument("--jobs", "-j", type=_args.positive_int, default=1, metavar="N",
                    help="runs trained in parallel processes, each with cores/N torch threads (default 1)")
+    _args.add_executor(p)
     p.add_argument("--seeds", type=_args.positive_int, default=None, metavar="N",
                    help="seeds per variant (train.seed 0..N-1; default: the study file's)")
     p.add_argument("--base", metavar="TOML", help="replace the study's base experiment config (e.g. "
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_study(args.config, args.store, args.out, jobs=args.jobs, seeds=args.seeds,
                            overrides=args.overrides, base=args.base, only=args.only, command=command,
                            progress=not args.quiet and sys.stderr.isatty(),
-                           status=None if args.quiet else (lambda line: print(line, flush=True)))
+                           status=None if args.quiet else (lambda line: print(line, flush=True)),
+                           executor=_args.executor(args))
     except StudyInterrupted as exc:
         print(f"interrupted: {exc.reason}", file=sys.stderr)
         return 130

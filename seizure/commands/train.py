@@ -17,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "every epoch, keep the best epoch and choose the post-processing operating point on dev for the "
         "config's false-alarm target. Writes OUTDIR/best.pt (for `seizure score`), last.pt (resume), "
         "metrics.csv, training_curve.png and resolved_config.toml. Re-running with the same config "
-        "resumes an interrupted run.",
+        "resumes an interrupted run. Data-parallel on N processes or GPUs (DDP; train.batch_size is the global "
+        "batch): torchrun --nproc-per-node N -m seizure train STORE OUTDIR ...",
     )
     p.add_argument("store", metavar="STORE", help="feature store made by `seizure preprocess`")
     p.add_argument("out", metavar="OUTDIR", help="output folder (created if needed)")
@@ -30,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from seizure.training.config import load_config
     from seizure.training.loop import TrainingInterrupted, train
+    from seizure.training.distributed import from_env
 
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out)
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as exc:
         print(f"interrupted: {exc.reason}", file=sys.stderr)
         return 130
+    if not from_env().main:  # under torchrun, rank 0 reports
+        return 0
     s = result.summary
     op = result.operating_point
     print(f"epochs run: {s.get('epochs_run')}, best epoch: {s.get('best_epoch')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seizure.errors import ConfigError, SeizureError
+from seizure import parallel
+from seizure.errors import SeizureError
 from seizure.fsutil import atomic_write
 from seizure.study.runner import (
     RunSpec,
@@ -61,19 +63,16 @@ def evaluation_split(store_path: str | Path) -> str:
     return "dev"
 
 
-def _check_jobs(jobs: int) -> None:
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
-
-
 def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *, jobs: int = 1,
               seeds: int | None = None, overrides: list[str] | tuple[str, ...] = (),
               base: str | Path | None = None, only: list[str] | tuple[str, ...] | None = None,
               progress: bool = False, command: str | None = None,
-              status: Callable[[str], None] | None = None) -> StudyResult:
+              status: Callable[[str], None] | None = None,
+              executor: parallel.Executor | None = None) -> StudyResult:
     """Run (or resume) every run of a study and write its tables into ``out_dir``.
 
-    ``jobs`` runs train in parallel processes with ``cores // jobs`` torch threads each;
+    ``jobs`` runs train in parallel processes with ``cores // jobs`` torch threads each
+    (``executor``: on a Dask cluster instead, :mod:`seizure.parallel`);
     ``seeds``, ``overrides``, ``base`` and ``only`` as in :func:`~seizure.study.spec.load_study`.
     ``status`` receives one line per finished run. Failed runs are recorded and the rest
     goes on (see ``result.failed``); Ctrl-C stops every run at a step boundary, writes
@@ -82,7 +81,7 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
     from seizure.store import FeatureStore
 
     t0 = time.monotonic()
-    _check_jobs(jobs)
+    parallel.check_jobs(jobs)
     study = load_study(study_path, seeds=seeds, overrides=overrides, base=base, only=only)
     store = Path(store)
     feature_store = FeatureStore(store)
@@ -114,7 +113,7 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
                     available_cores())
     interrupted = False
     try:
-        _run_all(todo, store, split, jobs, threads, result, progress, status)
+        _run_all(todo, store, split, jobs, threads, result, progress, status, executor)
     except KeyboardInterrupt:
         interrupted = True
     result.tables = write_tables(study, specs, out, store=store, command=command)
@@ -155,54 +154,24 @@ def _record(outcome: dict[str, Any], result: StudyResult, index: int, total: int
 
 
 def _run_all(todo: list[RunSpec], store: Path, split: str, jobs: int, threads: int, result: StudyResult,
-             progress: bool, status: Callable[[str], None] | None) -> None:
-    from tqdm import tqdm
+             progress: bool, status: Callable[[str], None] | None, executor: parallel.Executor | None) -> None:
+    """Every run through :func:`seizure.parallel.run`; an interrupted run (Ctrl-C reaches the
+    workers too: they stop at a step boundary and save ``last.pt``) stops the study."""
+    index = 0
 
-    bar = tqdm(total=len(todo), desc=f"study {result.study.name}", unit="run", disable=not progress)
-    try:
-        if jobs == 1:
-            for i, spec in enumerate(todo, 1):
-                outcome = execute(job_of(spec, store, split, 1, threads))
-                bar.update(1)
-                if not _record(outcome, result, i, len(todo), status):
-                    raise KeyboardInterrupt
-            return
-        _run_pool(todo, store, split, jobs, threads, result, bar, status)
-    finally:
-        bar.close()
+    def record(_i: int, outcome: dict[str, Any]) -> bool:
+        nonlocal index
+        index += 1
+        if not _record(outcome, result, index, len(todo), status):
+            raise KeyboardInterrupt
+        return outcome["status"] == "ok"
 
-
-def _run_pool(todo: list[RunSpec], store: Path, split: str, jobs: int, threads: int, result: StudyResult, bar,
-              status: Callable[[str], None] | None) -> None:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch thread pools
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(threads,))
-    specs = {pool.submit(execute, job_of(s, store, split, jobs, threads)): s for s in todo}
-    pending = set(specs)
-    index, stopped = 0, False
-    try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                if fut.cancelled():
-                    continue
-                index += 1
-                bar.update(1)
-                try:
-                    outcome = fut.result()
-                except Exception as exc:  # noqa: BLE001 - the worker process died (killed, out of memory)
-                    outcome = record_failure(specs[fut], f"worker process failed: {type(exc).__name__}: {exc}")
-                if not _record(outcome, result, index, len(todo), status):
-                    stopped = True
-            if stopped:
-                raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        # workers ignore SIGINT between runs; the running ones stop at a step boundary and save last.pt
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    inline = jobs == 1 and (executor is None or executor.kind == "local")
+    res = parallel.run([job_of(s, store, split, 1 if inline else jobs, threads) for s in todo], execute, jobs,
+                       progress=progress, executor=executor, on_result=record,
+                       setup=functools.partial(init_worker, threads), name=lambda job: f"{job['variant']}-seed{job['seed']}",
+                       desc=f"study {result.study.name}", unit="run")
+    for failure in res.failures:  # the worker process died (killed, out of memory)
+        spec = todo[failure.index]
+        index += 1
+        _record(record_failure(spec, f"worker process failed: {failure.reason}"), result, index, len(todo), status)

@@ -219,13 +219,15 @@ def record_failure(spec: RunSpec, message: str) -> dict[str, Any]:
 
 
 def init_worker(threads: int) -> None:
-    """Pool worker start: leave Ctrl-C to the training loop (it saves last.pt and stops),
+    """Worker process start: leave Ctrl-C to the training loop (it saves last.pt and stops),
     one inter-op thread, ``threads`` intra-op threads."""
     import signal
+    import threading
 
     import torch
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # a Dask worker runs tasks in a thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)

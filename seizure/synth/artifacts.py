@@ -56,6 +56,7 @@ class Ctx:
 
     fs_hz: float
     alpha_hz: float
+    line_hz: float = 60.0
 
 
 Renderer = Callable[[Transient, Ctx], Wave]
@@ -301,13 +302,13 @@ def sweat(ev: Transient, ctx: Ctx) -> Wave:
 
 
 def bad_contact(ev: Transient, ctx: Ctx) -> Wave:
-    """One electrode losing contact: heavy 60 Hz pickup, drift and small pops."""
+    """One electrode losing contact: heavy mains pickup, drift and small pops."""
     rng = np.random.default_rng(ev.seed)
     n = _n(ev, ctx.fs_hz)
     t = np.arange(n) / ctx.fs_hz
     elec = ev.where or str(rng.choice(head.SCALP_1020))
     env = _edges(n, int(2 * ctx.fs_hz))
-    x = rng.uniform(20.0, 150.0) * np.sin(2 * np.pi * 60.0 * t + rng.uniform(0, 6.28))
+    x = rng.uniform(20.0, 150.0) * np.sin(2 * np.pi * ctx.line_hz * t + rng.uniform(0, 6.28))
     x += rng.uniform(30.0, 120.0) * noise.shaped_noise(rng, 1, n, ctx.fs_hz, noise.bandpass_shape(0.05, 1.0, 2.0))[0]
     return Wave(np.array([_E[elec]]), ((x * env) * ev.amplitude).astype(np.float32)[None, :])
 

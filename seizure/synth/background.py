@@ -146,7 +146,7 @@ class Background:
         out[_E["ROC"]] = slow[ne + 1] * float(c["eog_uv"])
         out[_E["EKG"]] = ekg * float(c["ekg_uv"]) + (rng.random(n, dtype=np.float32) - 0.5) * 15.0
         out[_E["EMG"]] = x[r + 7] * float(c["emg_uv"])
-        cm = float(c["cm_line_uv"]) * np.sin(2 * np.pi * 60.0 * t + float(c["line_phase_ref"]))
+        cm = float(c["cm_line_uv"]) * np.sin(2 * np.pi * float(c["line_hz"]) * t + float(c["line_phase_ref"]))
         out[_E["CM"]] = cm + slow[ne + 2] * float(c["cm_slow_uv"])
         return out
 
@@ -166,7 +166,7 @@ class Background:
     def _line(self, t: np.ndarray) -> np.ndarray:
         c = self.scene.consts
         env = np.exp(noise.interp(t, *self.scene.line_knots)).astype(np.float32)
-        w = 2 * np.pi * 60.0 * t + float(c["line_phase_ref"])
+        w = 2 * np.pi * float(c["line_hz"]) * t + float(c["line_phase_ref"])
         s, co = np.sin(w).astype(np.float32), np.cos(w).astype(np.float32)
         ph = np.asarray(c["line_phase"])
         amp = np.asarray(c["line_uv"], dtype=np.float32)

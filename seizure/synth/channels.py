@@ -150,7 +150,7 @@ def map_block(template: Template, v: np.ndarray, t_s: np.ndarray, rng: np.random
     ref = reference_signal(v, template.reference)
     cm = v[head.INDEX["CM"]]
     base = cm - ref  # added to every referential lead
-    line = np.sin(2 * np.pi * 60.0 * t_s + extras["line_phase"])
+    line = np.sin(2 * np.pi * extras["line_hz"] * t_s + extras["line_phase"])
     out: list[np.ndarray] = []
     for k, sig in enumerate(template.signals):
         if sig.kind == "eeg":

@@ -24,7 +24,8 @@ from seizure.config import to_dict
 from seizure.errors import ConfigError, SeizureError
 from seizure.fsutil import atomic_write
 from seizure.synth.params import SynthParams
-from seizure.synth.plan import SPLITS, RecordingPlan, allocate_seizures, patient_traits, plan_corpus
+from seizure.synth.plan import (SPLITS, RecordingPlan, allocate_seizures, missing_electrodes, patient_traits,
+                                plan_corpus, shift_traits)
 from seizure.synth.render import RecordingInfo, write_recording
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class SynthSummary:
     params: SynthParams
     splits: dict[str, SplitSummary]
     recordings: tuple[RecordingInfo, ...]
+    profile: str = "default"
 
     @property
     def hours(self) -> float:
@@ -69,6 +71,7 @@ class SynthSummary:
             "format": "seizure-synth-corpus",
             "version": self.version,
             "seed": self.seed,
+            "profile": self.profile,
             "params": to_dict(self.params),
             "splits": {k: {**asdict(v), "seizure_fraction": round(v.seizure_fraction, 5)} for k, v in self.splits.items()},
             "recordings": [{**asdict(r), "seizures": [list(s) for s in r.seizures]} for r in self.recordings],
@@ -103,16 +106,21 @@ def _write_one(args: tuple[RecordingPlan, SynthParams, str]) -> RecordingInfo:
 
 def synthesize(out_dir: str | Path, hours: float, seed: int, *, patients: int | None = None,
                fs_hz: float | None = None, params: SynthParams | None = None, jobs: int = 1,
-               overwrite: bool = False, progress: bool = False) -> SynthSummary:
+               overwrite: bool = False, progress: bool = False, profile: str = "default") -> SynthSummary:
     """Write a synthetic TUSZ-v2-layout corpus of ``hours`` of EEG under ``out_dir``.
 
     Deterministic: the same ``seed``, arguments and package version give the same
     bytes (``jobs`` only changes speed). ``patients`` defaults to about 2.5 per hour
     (at least 8 when the hours allow; see :func:`seizure.synth.plan.default_patients`);
     ``fs_hz`` forces one sampling rate (default: TUSZ's mix of 250, 256, 400 and 512 Hz).
-    ``overwrite`` replaces a corpus this function wrote before.
+    ``overwrite`` replaces a corpus this function wrote before. ``profile`` names a
+    :data:`seizure.synth.profiles.PROFILES` entry: without ``params`` its parameters are
+    used; it is recorded in ``synth.json`` and ``SYNTH.md`` either way.
     """
-    params = SynthParams() if params is None else params
+    from seizure.synth.profiles import get_profile
+
+    prof = get_profile(profile)
+    params = prof.params() if params is None else params
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
     if not isinstance(jobs, int) or jobs < 1:
@@ -142,7 +150,7 @@ def synthesize(out_dir: str | Path, hours: float, seed: int, *, patients: int | 
                     bar.update()
     if bar:
         bar.close()
-    summary = SynthSummary(out_dir, seed, __version__, params, _split_summaries(infos), tuple(infos))
+    summary = SynthSummary(out_dir, seed, __version__, params, _split_summaries(infos), tuple(infos), profile)
     _write_summary(summary)
     return summary
 
@@ -168,7 +176,7 @@ def _write_summary(summary: SynthSummary) -> None:
     lines = [
         "# Synthetic TUSZ-layout corpus",
         "",
-        f"Written by `seizure synth` {summary.version}, seed {summary.seed}. Synthetic EEG: see "
+        f"Written by `seizure synth` {summary.version}, seed {summary.seed}, profile `{summary.profile}`. Synthetic EEG: see "
         "docs/synthetic_corpus.md for what is modelled and its limits. Never report these numbers as TUSZ results.",
         "",
         "| split | files | patients | hours | seizures | seizure s | seizure % | files with seizures | types |",
@@ -180,8 +188,14 @@ def _write_summary(summary: SynthSummary) -> None:
                      f"{100 * s.seizure_fraction:.1f} | {s.files_with_seizures} | {types} |")
     montages = Counter(r.montage_dir for r in summary.recordings)
     rates = Counter(f"{r.fs_hz:g} Hz" for r in summary.recordings)
+    missing = Counter(e for r in summary.recordings for e in r.missing_electrodes)
     lines += ["", "Montages: " + ", ".join(f"{k} {v}" for k, v in sorted(montages.items())),
-              "Sampling rates: " + ", ".join(f"{k} {v}" for k, v in sorted(rates.items())), ""]
+              "Sampling rates: " + ", ".join(f"{k} {v}" for k, v in sorted(rates.items()))]
+    if missing:
+        n = sum(1 for r in summary.recordings if r.missing_electrodes)
+        lines.append(f"Recordings with missing electrodes: {n} (" + ", ".join(
+            f"{k} {v}" for k, v in sorted(missing.items())) + ")")
+    lines.append("")
     with atomic_write(summary.out_dir / SUMMARY_MD) as fh:
         fh.write("\n".join(lines))
 
@@ -196,10 +210,12 @@ def long_recording_plan(hours: float, seed: int, fs_hz: float = 256.0, params: S
         raise ConfigError(f"hours must be a number in (0, 72], got {hours!r}")
     _check_fs(fs_hz)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
-    traits = patient_traits(rng, params, params.seizure_fraction > 0)
+    traits = shift_traits(np.random.default_rng(np.random.SeedSequence([seed, 7, 17])),
+                          patient_traits(rng, params, params.seizure_fraction > 0), params)
     plan = RecordingPlan("eval", LONG_PATIENT, 1, 2020, 0, "ar_256", float(fs_hz), int(round(hours * 3600)),
                          int(rng.integers(0, 2**62)), traits)
-    return allocate_seizures(rng, [plan], params)[0]
+    plan = allocate_seizures(rng, [plan], params)[0]
+    return missing_electrodes(np.random.default_rng(np.random.SeedSequence([seed, 7, 29])), [plan], params)[0]
 
 
 def synthesize_long_recording(out_dir: str | Path, hours: float, seed: int, *, fs_hz: float = 256.0,

@@ -36,6 +36,10 @@ ARTIFACT_RATES_PER_H: dict[str, float] = {
     "bad_contact": 0.5,      # an electrode losing contact for a while
     "ied": 40.0,             # interictal spikes / brief generalized spike-wave (seizure patients)
 }
+# Ictal patterns a non-subtle fnsz/cpsz/gnsz can take when ``morphology_mix`` is set (the
+# default corpus leaves it empty: every seizure is rendered as "evolving").
+MORPHOLOGIES = ("evolving", "delta", "theta", "spike_wave", "lvfa")
+SPLIT_SHARES: dict[str, float] = {"train": 0.6, "dev": 0.2, "eval": 0.2}
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,24 @@ class SynthParams:
     - ``recording_median_min``: median recording length (log-normal, 3-60 min, a few longer).
     - ``hv_probability`` / ``photic_probability``: share of recordings with
       hyperventilation / photic stimulation.
+    - ``split_shares``: share of the hours (and patients) in train/dev/eval.
+
+    Shift knobs (their defaults change nothing; the profiles of
+    :mod:`seizure.synth.profiles` set them):
+
+    - ``morphology_mix``: shares of the ictal patterns in ``MORPHOLOGIES`` for non-subtle
+      fnsz/cpsz/gnsz (empty: all "evolving", the default rendering).
+    - ``slow_onset_fraction``: share of seizures whose amplitude builds up from 10 %
+      over 40-70 % of their duration.
+    - ``focal_width_scale`` / ``spread_speed_scale`` / ``bilateral_scale``: multiply the
+      focal field's final width, its growth speed and the chance of bilateral spread.
+    - ``patient_gain_sigma``: log-normal sigma of a per-patient gain on all EEG.
+    - ``seizure_amp_sigma``: log-normal sigma of a per-patient factor on ictal amplitude.
+    - ``line_hz``: mains frequency (60 Hz as in TUSZ; 50 Hz in Europe and most of Asia).
+    - ``fs_choices_hz``: sampling rates drawn per session with these weights (empty: the
+      TUSZ layouts' own rates); keys are rates in Hz as strings, e.g. ``{"500": 1}``.
+    - ``missing_electrode_probability``: share of recordings lacking 1-2 scalp
+      electrodes (at least 16 of the 22 TCP channels kept).
     """
 
     seizure_fraction: float = 0.07
@@ -67,6 +89,17 @@ class SynthParams:
     recording_median_min: float = 15.0
     hv_probability: float = 0.3
     photic_probability: float = 0.35
+    split_shares: dict[str, float] = field(default_factory=lambda: dict(SPLIT_SHARES))
+    morphology_mix: dict[str, float] = field(default_factory=dict)
+    slow_onset_fraction: float = 0.0
+    focal_width_scale: float = 1.0
+    spread_speed_scale: float = 1.0
+    bilateral_scale: float = 1.0
+    patient_gain_sigma: float = 0.0
+    seizure_amp_sigma: float = 0.0
+    line_hz: float = 60.0
+    fs_choices_hz: dict[str, float] = field(default_factory=dict)
+    missing_electrode_probability: float = 0.0
 
     def __post_init__(self) -> None:
         _range("seizure_fraction", self.seizure_fraction, 0.0, 0.5)
@@ -91,6 +124,34 @@ class SynthParams:
                               f"valid: {', '.join(sorted(ARTIFACT_RATES_PER_H))}")
         if any(not isinstance(v, (int, float)) or v < 0 for v in self.artifact_rates_per_h.values()):
             raise ConfigError(f"artifact_rates_per_h must be numbers >= 0, got {self.artifact_rates_per_h}")
+        _weights("split_shares", self.split_shares, SPLIT_SHARES)
+        if set(self.split_shares) != set(SPLIT_SHARES) or any(v <= 0 for v in self.split_shares.values()):
+            raise ConfigError(f"split_shares needs a positive share for each of train, dev, eval, got {self.split_shares}")
+        if abs(sum(self.split_shares.values()) - 1.0) > 1e-6:
+            raise ConfigError(f"split_shares must sum to 1, got {self.split_shares}")
+        _weights("morphology_mix", self.morphology_mix, MORPHOLOGIES)
+        if self.morphology_mix and sum(self.morphology_mix.values()) <= 0:
+            raise ConfigError("morphology_mix must give some pattern a positive weight (or be empty)")
+        _range("slow_onset_fraction", self.slow_onset_fraction, 0.0, 1.0)
+        _range("focal_width_scale", self.focal_width_scale, 0.3, 2.0)
+        _range("spread_speed_scale", self.spread_speed_scale, 0.1, 5.0)
+        _range("bilateral_scale", self.bilateral_scale, 0.0, 3.0)
+        _range("patient_gain_sigma", self.patient_gain_sigma, 0.0, 1.0)
+        _range("seizure_amp_sigma", self.seizure_amp_sigma, 0.0, 1.0)
+        _range("line_hz", self.line_hz, 50.0, 60.0)
+        if self.line_hz not in (50.0, 60.0):
+            raise ConfigError(f"line_hz must be 50 or 60, got {self.line_hz!r}")
+        for rate in self.fs_choices_hz:
+            try:
+                ok = 200 <= float(rate) <= 1024 and float(rate) == int(float(rate))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"fs_choices_hz keys must be whole rates in Hz in [200, 1024], got {rate!r}")
+        _weights("fs_choices_hz", self.fs_choices_hz, None)
+        if self.fs_choices_hz and sum(self.fs_choices_hz.values()) <= 0:
+            raise ConfigError("fs_choices_hz must give some rate a positive weight (or be empty)")
+        _range("missing_electrode_probability", self.missing_electrode_probability, 0.0, 1.0)
 
     def rate_per_h(self, kind: str) -> float:
         """Events per hour of artifact ``kind`` after overrides and ``artifact_scale``."""
@@ -99,6 +160,15 @@ class SynthParams:
     def mix(self) -> dict[str, float]:
         """``seizure_mix`` with every known type present (missing ones weigh 0)."""
         return {k: float(self.seizure_mix.get(k, 0.0)) for k in SEIZURE_MIX}
+
+
+def _weights(name: str, weights: dict[str, float], valid: tuple[str, ...] | dict | None) -> None:
+    if valid is not None:
+        unknown = sorted(set(weights) - set(valid))
+        if unknown:
+            raise ConfigError(f"{name} has unknown key {unknown[0]!r}; valid: {', '.join(sorted(valid))}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in weights.values()):
+        raise ConfigError(f"{name} weights must be numbers >= 0, got {weights}")
 
 
 def _range(name: str, value: float, low: float, high: float) -> None:

@@ -20,11 +20,11 @@ import numpy as np
 
 from seizure.errors import ConfigError
 from seizure.synth import head
-from seizure.synth.channels import TEMPLATE_WEIGHTS, TEMPLATES
-from seizure.synth.params import FOCAL_TYPES, GENERALIZED_TYPES, SynthParams
+from seizure.synth.channels import TEMPLATE_WEIGHTS, TEMPLATES, Template, tcp_channels
+from seizure.synth.params import FOCAL_TYPES, GENERALIZED_TYPES, SPLIT_SHARES, SynthParams
 
 SPLITS = ("train", "dev", "eval")
-SPLIT_SHARES = (0.6, 0.2, 0.2)
+MIN_TCP_KEPT = 16  # a recording with missing electrodes keeps this many TCP channels (the recipes' min_channels)
 MIN_RECORDING_S = 120
 MAX_SEIZURE_SHARE = 0.35  # of one recording's duration
 FOCI = {"T3": 14, "T4": 14, "F7": 9, "F8": 9, "T5": 7, "T6": 7, "F3": 6, "F4": 6, "FP1": 4, "FP2": 4,
@@ -62,6 +62,7 @@ class PatientTraits:
     ekg_leak_uv: float
     sleepiness: float     # 0..1, how readily recordings drift into drowsiness / N2
     ied_factor: float     # interictal discharge rate relative to the default
+    gain: float = 1.0     # multiplies all of the patient's EEG (patient_gain_sigma)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class SeizureSpec:
     bilateral_s: float      # time after onset the other hemisphere joins (inf: never)
     postictal_s: float
     seed: int
+    morphology: str = "evolving"  # one of params.MORPHOLOGIES
+    ramp: float = 0.0             # > 0: amplitude builds from 10 % over this share of the duration
 
     @property
     def stop_s(self) -> float:
@@ -106,10 +109,20 @@ class RecordingPlan:
     seed: int
     traits: PatientTraits
     seizures: tuple[SeizureSpec, ...] = ()
+    missing: tuple[str, ...] = ()  # scalp electrodes this recording lacks
 
     @property
     def montage_dir(self) -> str:
         return TEMPLATES[self.template].montage_dir
+
+    @property
+    def layout(self) -> Template:
+        """The header layout of this file: its template less the ``missing`` electrodes."""
+        template = TEMPLATES[self.template]
+        if not self.missing:
+            return template
+        return dataclasses.replace(template, signals=tuple(
+            s for s in template.signals if not (s.kind == "eeg" and s.source in self.missing)))
 
     @property
     def bname(self) -> str:
@@ -122,17 +135,18 @@ class RecordingPlan:
                 f"{self.montage_dir}/{self.bname}.edf")
 
 
-def default_patients(hours: float) -> int:
+def default_patients(hours: float, shares: dict[str, float] | None = None) -> int:
     """Patients for a corpus of ``hours``: about 2.5 per hour, at least 8, fewer (down to
     3) when the splits would be too short for every patient to get a recording."""
+    shares = SPLIT_SHARES if shares is None else shares
     n = max(8, math.ceil(2.5 * hours))
-    while n > 3 and not _feasible(hours * 3600.0, n):
+    while n > 3 and not _feasible(hours * 3600.0, n, shares):
         n -= 1
     return n
 
 
-def _feasible(total_s: float, n: int) -> bool:
-    return all(share * total_s >= k * MIN_RECORDING_S for k, share in zip(_split_counts(n), SPLIT_SHARES))
+def _feasible(total_s: float, n: int, shares: dict[str, float]) -> bool:
+    return all(shares[split] * total_s >= k * MIN_RECORDING_S for split, k in zip(SPLITS, _split_counts(n, shares)))
 
 
 def plan_corpus(hours: float, seed: int, params: SynthParams, patients: int | None = None,
@@ -140,13 +154,15 @@ def plan_corpus(hours: float, seed: int, params: SynthParams, patients: int | No
     """Plan a corpus of ``hours`` of EEG split 60/20/20 by patient. Deterministic in ``seed``."""
     if not isinstance(hours, (int, float)) or not hours > 0:
         raise ConfigError(f"hours must be a positive number, got {hours!r}")
-    n_pat = default_patients(hours) if patients is None else patients
+    shares = params.split_shares
+    n_pat = default_patients(hours, shares) if patients is None else patients
     if not isinstance(n_pat, int) or n_pat < 3:
         raise ConfigError(f"patients must be an integer >= 3 (one per split at least), got {n_pat!r}")
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     total_s = hours * 3600.0
-    counts = _split_counts(n_pat)
-    for split, n, share in zip(SPLITS, counts, SPLIT_SHARES):
+    counts = _split_counts(n_pat, shares)
+    for split, n in zip(SPLITS, counts):
+        share = shares[split]
         need = n * MIN_RECORDING_S
         if share * total_s < need:
             raise ConfigError(f"hours={hours} is too little for {n_pat} patients: the {split} split "
@@ -154,7 +170,10 @@ def plan_corpus(hours: float, seed: int, params: SynthParams, patients: int | No
     names = _patient_names(rng, n_pat)
     plans: list[RecordingPlan] = []
     start = 0
-    for split, n, share in zip(SPLITS, counts, SPLIT_SHARES):
+    # Shift knobs draw from their own streams, so the default corpus stays bit-for-bit the same.
+    shift_rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
+    for split, n in zip(SPLITS, counts):
+        share = shares[split]
         split_names = names[start:start + n]
         start += n
         n_sz = 0 if params.seizure_fraction == 0 else max(1, round(params.seizure_patient_fraction * n))
@@ -163,16 +182,56 @@ def plan_corpus(hours: float, seed: int, params: SynthParams, patients: int | No
         seconds = _patient_seconds(rng, share * total_s, n)
         split_plans: list[RecordingPlan] = []
         for name, sec, sz in zip(split_names, seconds, has_sz):
-            traits = patient_traits(rng, params, sz)
+            traits = shift_traits(shift_rng, patient_traits(rng, params, sz), params)
             split_plans += _patient_recordings(rng, split, name, sec, traits, params, fs_hz)
         plans += allocate_seizures(rng, split_plans, params)
-    return plans
+    return missing_electrodes(np.random.default_rng(np.random.SeedSequence([seed, 29])), plans, params)
 
 
-def _split_counts(n: int) -> tuple[int, int, int]:
-    n_eval = max(1, round(0.2 * n))
-    n_dev = max(1, round(0.2 * n))
+def _split_counts(n: int, shares: dict[str, float] | None = None) -> tuple[int, int, int]:
+    shares = SPLIT_SHARES if shares is None else shares
+    n_eval = max(1, round(shares["eval"] * n))
+    n_dev = max(1, round(shares["dev"] * n))
+    n_eval = max(1, min(n_eval, n - n_dev - 1))  # train keeps at least one patient
     return n - n_dev - n_eval, n_dev, n_eval
+
+
+def shift_traits(rng: np.random.Generator, traits: PatientTraits, params: SynthParams) -> PatientTraits:
+    """Between-patient variation of the shift knobs: an overall EEG gain and background mix
+    (``patient_gain_sigma``) and an ictal amplitude factor (``seizure_amp_sigma``). Draws
+    nothing when both are 0."""
+    changes: dict[str, float] = {}
+    if params.patient_gain_sigma > 0:
+        sigma = params.patient_gain_sigma
+        changes.update(gain=float(rng.lognormal(0.0, sigma)),
+                       alpha_uv=traits.alpha_uv * float(rng.lognormal(0.0, sigma)),
+                       theta_uv=traits.theta_uv * float(rng.lognormal(0.0, sigma)),
+                       delta_uv=traits.delta_uv * float(rng.lognormal(0.0, sigma)),
+                       exponent=float(np.clip(traits.exponent + rng.normal(0.0, 0.25), 1.2, 2.5)))
+    if params.seizure_amp_sigma > 0:
+        changes["seizure_uv"] = traits.seizure_uv * float(rng.lognormal(0.0, params.seizure_amp_sigma))
+    return dataclasses.replace(traits, **changes) if changes else traits
+
+
+def missing_electrodes(rng: np.random.Generator, plans: list[RecordingPlan], params: SynthParams) -> list[RecordingPlan]:
+    """With ``missing_electrode_probability``, drop 1-2 scalp electrodes from a recording's
+    header, keeping at least ``MIN_TCP_KEPT`` TCP channels (files without A1/A2 start at 20)."""
+    if params.missing_electrode_probability <= 0:
+        return plans
+    out = []
+    for plan in plans:
+        if rng.random() >= params.missing_electrode_probability:
+            out.append(plan)
+            continue
+        template = TEMPLATES[plan.template]
+        have = [e for e in template.electrodes if e in head.SCALP_1020]
+        missing: tuple[str, ...] = ()
+        for e in rng.permutation(have)[:int(rng.integers(1, 3))]:
+            trial = dataclasses.replace(plan, missing=(*missing, str(e)))
+            if len(tcp_channels(trial.layout)) >= MIN_TCP_KEPT:
+                missing = trial.missing
+        out.append(dataclasses.replace(plan, missing=tuple(sorted(missing))))
+    return out
 
 
 def _patient_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -262,6 +321,8 @@ def _patient_recordings(rng: np.random.Generator, split: str, name: str, seconds
             year += int(rng.integers(0, 2)) if session > 1 else 0
             template = str(rng.choice(names, p=tw / tw.sum()))
             rates = TEMPLATES[template].rates
+            if params.fs_choices_hz:
+                rates = tuple((float(k), float(w)) for k, w in params.fs_choices_hz.items() if w > 0)
             rw = np.array([w for _, w in rates])
             fs = float(rates[int(rng.choice(len(rates), p=rw / rw.sum()))][0]) if fs_hz is None else float(fs_hz)
         plans.append(RecordingPlan(split, name, session, min(year, 2019), token, template, fs, int(d),
@@ -361,7 +422,8 @@ def make_seizure(rng: np.random.Generator, t: PatientTraits, label: str, onset: 
         width = float(rng.uniform(0.4, 0.5))
         speed = float(rng.uniform(0.01, 0.03))
         f0, f1 = rng.uniform(5.0, 7.0), rng.uniform(3.8, 5.0)
-    elif (label == "cpsz" and rng.random() < 0.3) or (label == "fnsz" and rng.random() < 0.2):
+    elif ((label == "cpsz" and rng.random() < 0.3 * params.bilateral_scale)
+          or (label == "fnsz" and rng.random() < 0.2 * params.bilateral_scale)):
         bilateral = float(rng.uniform(0.3, 0.7) * dur)
     elif label == "tcsz" and focal:
         bilateral = float(rng.uniform(5.0, 20.0))
@@ -374,5 +436,22 @@ def make_seizure(rng: np.random.Generator, t: PatientTraits, label: str, onset: 
         f0, f1 = rng.uniform(14.0, 22.0), rng.uniform(1.0, 2.0)
     lo, hi = POSTICTAL_S[label]
     post = float(rng.uniform(lo, hi)) * (0.3 if subtle else 1.0)
+    morphology, ramp = "evolving", 0.0
+    patterns = {k: w for k, w in params.morphology_mix.items()
+                if w > 0 and (label != "gnsz" or k in ("evolving", "delta", "spike_wave"))}
+    if patterns and not subtle and label in ("fnsz", "cpsz", "gnsz"):
+        names = list(patterns)
+        w = np.array([patterns[k] for k in names])
+        morphology = str(rng.choice(names, p=w / w.sum()))
+        if morphology in ("delta", "spike_wave"):  # rhythmic delta / repetitive spike-wave, little evolution
+            f0 = rng.uniform(1.5, 3.0)
+            f1 = f0 * rng.uniform(0.8, 1.0)
+        elif morphology == "theta":  # rhythmic theta, slowing a little
+            f0 = rng.uniform(4.5, 7.5)
+            f1 = f0 * rng.uniform(0.7, 0.95)
+    if params.slow_onset_fraction > 0 and rng.random() < params.slow_onset_fraction:
+        ramp = float(rng.uniform(0.4, 0.7))
+    width *= params.focal_width_scale  # x 1.0 is exact: the default corpus is unchanged
+    speed *= params.spread_speed_scale
     return SeizureSpec(label, onset, round(dur, 4), focus, bool(subtle), float(amp), float(f0), float(f1),
-                       width, speed, bilateral, round(post, 1), int(rng.integers(0, 2**62)))
+                       width, speed, bilateral, round(post, 1), int(rng.integers(0, 2**62)), morphology, ramp)

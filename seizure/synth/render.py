@@ -16,9 +16,9 @@ import numpy as np
 from seizure.events import Event
 from seizure.io.annotations import write_csv, write_csv_bi
 from seizure.io.edf import EdfWriter
-from seizure.synth import artifacts, seizures
+from seizure.synth import artifacts, head, seizures
 from seizure.synth.background import Background
-from seizure.synth.channels import TEMPLATES, map_block, tcp_channels
+from seizure.synth.channels import map_block, tcp_channels
 from seizure.synth.params import SynthParams
 from seizure.synth.plan import RecordingPlan
 from seizure.synth.scene import Scene, build_scene
@@ -38,6 +38,7 @@ class RecordingInfo:
     fs_hz: float
     duration_s: int
     seizures: tuple[tuple[float, float, str], ...]
+    missing_electrodes: tuple[str, ...] = ()
 
     @property
     def seizure_s(self) -> float:
@@ -65,7 +66,7 @@ def _render(thing: object, ctx: artifacts.Ctx) -> artifacts.Wave:
 
 def virtual_blocks(scene: Scene, block_s: int = BLOCK_S) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(start_sample, block)``: the virtual channels (``head.VIRTUAL``) with all events added."""
-    ctx = artifacts.Ctx(scene.fs_hz, float(scene.consts["alpha_hz"]))
+    ctx = artifacts.Ctx(scene.fs_hz, float(scene.consts["alpha_hz"]), float(scene.consts["line_hz"]))
     events = _events(scene)
     nxt = 0
     active: dict[int, artifacts.Wave | None] = {}
@@ -93,7 +94,7 @@ def virtual_blocks(scene: Scene, block_s: int = BLOCK_S) -> Iterator[tuple[int, 
 
 def annotation_events(plan: RecordingPlan) -> tuple[list[Event], list[Event]]:
     """(.csv_bi events, .csv per-channel events) of a planned recording."""
-    channels = tcp_channels(TEMPLATES[plan.template])
+    channels = tcp_channels(plan.layout)
     term = [Event(s.onset_s, s.stop_s, "seiz") for s in plan.seizures]
     per_channel = [ev for s in plan.seizures for ev in seizures.channel_events(s, channels)]
     return term, per_channel
@@ -102,7 +103,7 @@ def annotation_events(plan: RecordingPlan) -> tuple[list[Event], list[Event]]:
 def write_recording(plan: RecordingPlan, params: SynthParams, root: str | Path, *,
                     progress: bool = False) -> RecordingInfo:
     """Render ``plan`` and write its EDF, ``.csv`` and ``.csv_bi`` under ``root`` (TUSZ v2 paths)."""
-    template = TEMPLATES[plan.template]
+    template = plan.layout
     path = Path(root) / plan.relpath
     scene = build_scene(plan, params)
     fs = plan.fs_hz
@@ -112,7 +113,8 @@ def write_recording(plan: RecordingPlan, params: SynthParams, root: str | Path, 
     hi = np.array([r[1] for r in ranges])
     start_time = dt.datetime(plan.year, 1, 1)
     extras = {"unconnected_uv": scene.consts["unconnected_uv"], "line_phase": scene.consts["line_phase_ref"],
-              "fs_hz": fs}
+              "fs_hz": fs, "line_hz": scene.consts["line_hz"]}
+    gain = np.float32(plan.traits.gain)
     rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 4]))
     blocks = virtual_blocks(scene)
     if progress:
@@ -124,6 +126,8 @@ def write_recording(plan: RecordingPlan, params: SynthParams, root: str | Path, 
                    patient="X X X X", recording=f"Startdate 01-JAN-{plan.year} X X X",
                    transducer=template.transducer, prefilter=template.prefilter) as writer:
         for start, v in blocks:
+            if gain != 1.0:  # the patient's overall EEG amplitude (patient_gain_sigma)
+                v[:head.N_ELEC] *= gain
             t = (start + np.arange(v.shape[1])) / fs
             sigs = map_block(template, v, t, rng, extras)
             writer.write([np.clip(x, lo[i], hi[i]) for i, x in enumerate(sigs)])
@@ -133,4 +137,4 @@ def write_recording(plan: RecordingPlan, params: SynthParams, root: str | Path, 
               channels=tcp_channels(template))
     return RecordingInfo(plan.relpath, plan.split, plan.patient, f"s{plan.session:03d}_{plan.year}",
                          plan.montage_dir, fs, plan.duration_s,
-                         tuple((s.onset_s, s.stop_s, s.label) for s in plan.seizures))
+                         tuple((s.onset_s, s.stop_s, s.label) for s in plan.seizures), plan.missing)

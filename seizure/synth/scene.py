@@ -264,6 +264,7 @@ def build_scene(plan: RecordingPlan, params: SynthParams) -> Scene:
         "eog_uv": rng.uniform(3.0, 10.0),
         "unconnected_uv": rng.uniform(50.0, 400.0, len(template.signals)),
         "line_phase_ref": rng.uniform(0, 2 * np.pi),
+        "line_hz": float(params.line_hz),
     }
     return Scene(plan, fs, n, states, gains, noise.smooth_walk(rng, duration + 10.0, 10.0, 0.3), transients,
                  modulators, _beats(rng, duration, hr, plan), consts)

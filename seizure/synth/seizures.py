@@ -152,13 +152,61 @@ def _ictal(spec: SeizureSpec, ctx: Ctx, rng: np.random.Generator, n: int, f: np.
     return out
 
 
+def _spike_wave_fn(rng: np.random.Generator, spike_k: tuple[float, float] = (22.0, 35.0)):
+    """A spike followed by a slow wave per cycle (von Mises pulses), as a function of phase."""
+    sk, wk = rng.uniform(*spike_k), rng.uniform(1.5, 2.5)
+    delay = rng.uniform(2.0, 2.6)
+
+    def spike_wave(ph: np.ndarray) -> np.ndarray:
+        return 0.6 * noise.vonmises_wave(ph, sk) + noise.vonmises_wave(ph - delay, wk)
+
+    return spike_wave
+
+
+def _patterned(spec: SeizureSpec, ctx: Ctx, rng: np.random.Generator, nd: int) -> np.ndarray:
+    """The ictal patterns of ``morphology_mix`` (focal or generalized field alike).
+
+    ``delta``: rhythmic 1.5-3 Hz delta with little evolution; ``theta``: rhythmic theta
+    slowing a little; ``spike_wave``: repetitive spike-and-wave at 1.5-3 Hz; ``lvfa``:
+    5-15 s of low-voltage 15-30 Hz activity before the evolving rhythm.
+    """
+    fs = ctx.fs_hz
+    t = np.arange(nd) / fs
+    dur = spec.duration_s
+    u = t / dur
+    start_frac, grow = (0.1, spec.ramp) if spec.ramp > 0 else (0.35, 0.35)
+    amp_t = spec.amplitude_uv * _envelope(t, dur, start_frac, grow, 0.5)
+    amp_t = amp_t * np.exp(noise.interp(t, *noise.smooth_walk(rng, dur + 1.0, 0.4, 0.2)))
+    f = _frequency(rng, t, dur, spec.f_start_hz, spec.f_end_hz)
+    wave_fn = None
+    if spec.morphology == "delta":
+        kappa = 1.0 + 1.5 * u
+    elif spec.morphology == "theta":
+        kappa = 0.6 + 2.0 * u
+    elif spec.morphology == "spike_wave":
+        kappa = np.zeros(1)
+        wave_fn = _spike_wave_fn(rng, (12.0, 25.0))
+    else:  # lvfa: the fast onset, then the evolving rhythm grows out of it
+        lvfa_s = min(rng.uniform(5.0, 15.0), 0.4 * dur)
+        fast = t < lvfa_s
+        f = np.where(fast, rng.uniform(15.0, 30.0) * (1.0 - 0.3 * t / lvfa_s), f)
+        amp_t = np.where(fast, 0.15 * spec.amplitude_uv * (0.5 + 0.5 * noise.smoothstep(t / lvfa_s)), amp_t)
+        kappa = np.where(fast, 0.3, 0.5 + 3.0 * u ** 1.2)
+    return _ictal(spec, ctx, rng, nd, f, kappa, amp_t, wave_fn)
+
+
 def _focal(spec: SeizureSpec, ctx: Ctx, rng: np.random.Generator, nd: int) -> np.ndarray:
+    if spec.morphology != "evolving":
+        return _patterned(spec, ctx, rng, nd)
     fs = ctx.fs_hz
     t = np.arange(nd) / fs
     dur = spec.duration_s
     f = _frequency(rng, t, dur, spec.f_start_hz, spec.f_end_hz)
     lvfa_s = 0.0 if spec.subtle or rng.random() > 0.4 else min(rng.uniform(2.0, 5.0), 0.25 * dur)
-    amp_t = spec.amplitude_uv * _envelope(t, dur, 0.35 if not spec.subtle else 0.5, 0.35, 0.5)
+    if spec.ramp > 0:  # slow onset (slow_onset_fraction)
+        amp_t = spec.amplitude_uv * _envelope(t, dur, 0.1, spec.ramp, 0.5)
+    else:
+        amp_t = spec.amplitude_uv * _envelope(t, dur, 0.35 if not spec.subtle else 0.5, 0.35, 0.5)
     if lvfa_s:
         fast = t < lvfa_s
         f = np.where(fast, rng.uniform(14.0, 22.0), f)
@@ -176,21 +224,20 @@ def _absence(spec: SeizureSpec, ctx: Ctx, rng: np.random.Generator, nd: int) -> 
     f = spec.f_start_hz + (spec.f_end_hz - spec.f_start_hz) * (t / dur)
     on = noise.smoothstep(t / 0.3) * (1.0 - noise.smoothstep((t - (dur - 0.4)) / 0.4))
     amp_t = spec.amplitude_uv * on * np.exp(noise.interp(t, *noise.smooth_walk(rng, dur + 1.0, 0.5, 0.1)))
-    spike_k, wave_k = rng.uniform(22.0, 35.0), rng.uniform(1.5, 2.5)
-    delay = rng.uniform(2.0, 2.6)
-
-    def spike_wave(ph: np.ndarray) -> np.ndarray:
-        return 0.6 * noise.vonmises_wave(ph, spike_k) + noise.vonmises_wave(ph - delay, wave_k)
-
-    return _ictal(spec, ctx, rng, nd, f, np.zeros(1), amp_t, spike_wave)
+    return _ictal(spec, ctx, rng, nd, f, np.zeros(1), amp_t, _spike_wave_fn(rng))
 
 
 def _generalized(spec: SeizureSpec, ctx: Ctx, rng: np.random.Generator, nd: int) -> np.ndarray:
+    if spec.morphology != "evolving":
+        return _patterned(spec, ctx, rng, nd)
     fs = ctx.fs_hz
     t = np.arange(nd) / fs
     dur = spec.duration_s
     f = _frequency(rng, t, dur, spec.f_start_hz, spec.f_end_hz)
-    amp_t = spec.amplitude_uv * _envelope(t, dur, 0.35, 0.3, 0.7)
+    if spec.ramp > 0:
+        amp_t = spec.amplitude_uv * _envelope(t, dur, 0.1, spec.ramp, 0.7)
+    else:
+        amp_t = spec.amplitude_uv * _envelope(t, dur, 0.35, 0.3, 0.7)
     kappa = 0.8 + 3.0 * (t / dur)
     return _ictal(spec, ctx, rng, nd, f, kappa, amp_t)
 

@@ -99,7 +99,12 @@ class PostprocessConfig:
     ``smooth_s`` x ``min_duration_s`` x ``merge_gap_s`` is swept over thresholds; among the
     points at <= ``target_fa_per_24h`` whose ``method`` sensitivity is within
     ``tolerance_events`` reference seizures of the best, the fewest false alarms win, then
-    the highest threshold, then the simpler post-processing (listed first)."""
+    the highest threshold, then the simpler post-processing (listed first).
+
+    ``plateau``: ``high`` takes that conservative end; ``middle`` takes the middle threshold
+    of the widest run of consecutive thresholds (one candidate's sweep) tied at the fewest
+    false alarms: on a small dev split, where many thresholds tie at zero false alarms, the
+    highest is an extreme that transfers badly."""
 
     target_fa_per_24h: float = 6.0
     method: Literal["ovlp", "szcore"] = "ovlp"
@@ -107,6 +112,7 @@ class PostprocessConfig:
     smooth_s: tuple[float, ...] = (0.0, 3.0, 5.0)
     min_duration_s: tuple[float, ...] = (0.0, 5.0, 10.0)
     merge_gap_s: tuple[float, ...] = (0.0, 10.0)
+    plateau: Literal["high", "middle"] = "high"
 
     def __post_init__(self) -> None:
         if self.target_fa_per_24h <= 0:

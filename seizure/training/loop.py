@@ -42,8 +42,10 @@ from seizure.models.regularizers import param_groups, penalty
 from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore
+from seizure.training import distributed
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.evaluation import dev_result
+from seizure.evaluation import dev_result, dev_result_of, split_probabilities
+from seizure.training.distributed import SINGLE, Ranks, any_rank, broadcast, device_for, gather, global_loss, rank_share
 from seizure.training.sampler import CropSampler, feature_statistics
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,9 @@ class TrainingInterrupted(SeizureError):
     """Training stopped before the end; ``last.pt`` holds the state to resume from."""
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device is {name!r} but no CUDA device is available")
-    return torch.device(name)
+def pick_device(name: str, ranks: Ranks = SINGLE) -> torch.device:
+    """``train.device`` for this process (``auto``: CUDA when present, the rank's GPU under torchrun)."""
+    return device_for(name, ranks)
 
 
 def _lr_lambda(cfg, total_steps: int) -> Callable[[int], float]:
@@ -135,7 +134,9 @@ def train(store_path: str | Path, out_dir: str | Path, cfg: ExperimentConfig, pr
     """Train ``cfg`` on the store's train split, select on dev, write checkpoints to ``out_dir``.
 
     Raises :class:`TrainingInterrupted` (after saving ``last.pt``) when stopped early by
-    SIGINT or ``should_stop``; running again with the same arguments resumes.
+    SIGINT or ``should_stop``; running again with the same arguments resumes. Under
+    ``torchrun`` every process trains its share of each batch with DDP
+    (:mod:`seizure.training.distributed`) and rank 0 alone writes.
     """
     store = FeatureStore(store_path)
     store.check_recipe(cfg.recipe.hash(), what="config")
@@ -151,26 +152,39 @@ def train(store_path: str | Path, out_dir: str | Path, cfg: ExperimentConfig, pr
     if overlap:
         raise SeizureError(f"patient {sorted(overlap)[0]} is in both train and dev; splits must be patient-wise",
                            store.root)
-    device = pick_device(cfg.train.device)
+    ranks = distributed.from_env()
+    device = pick_device(cfg.train.device, ranks)
+    if cfg.train.batch_size < ranks.world:
+        raise ConfigError(f"train.batch_size ({cfg.train.batch_size}) is the global batch: it must be at least "
+                          f"the number of processes ({ranks.world})")
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    pkg, level = logging.getLogger("seizure"), logging.getLogger("seizure").level
     try:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
-        return _train(store, out, train_recs, dev_recs, cfg, device, progress, resume, should_stop)
+        if not ranks.main:  # rank 0 reports for all
+            pkg.setLevel(logging.WARNING)
+        with distributed.process_group(ranks, device):
+            return _train(store, out, train_recs, dev_recs, cfg, device, progress and ranks.main, resume,
+                          should_stop, ranks)
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
+        pkg.setLevel(level)
 
 
 def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: ExperimentConfig, device: torch.device,
-           progress: bool, resume: bool, should_stop: Callable[[], bool] | None) -> TrainResult:
+           progress: bool, resume: bool, should_stop: Callable[[], bool] | None, ranks: Ranks = SINGLE
+           ) -> TrainResult:
     tc = cfg.train
 
     last_path, best_path = out / "last.pt", out / "best.pt"
     state = _resume_state(last_path, cfg) if resume else None
-    with atomic_write(out / "resolved_config.toml") as fh:
-        fh.write(to_toml(cfg))
+    distributed.barrier(ranks)  # every rank has read last.pt before rank 0 may write it again
+    if ranks.main:
+        with atomic_write(out / "resolved_config.toml") as fh:
+            fh.write(to_toml(cfg))
 
     torch.manual_seed(tc.seed)
     model = build_model(cfg.model, len(store.channels), store.n_features, store.frames_per_s, seed=tc.seed)
@@ -179,6 +193,7 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
         mean, std = feature_statistics(store, train_recs, tc.normalization_seconds, tc.seed)
         model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
     model.to(device)
+    net = distributed.wrap(model, device, ranks)  # what the training step calls
     optimizer = _optimizer(model, cfg)
     steps = sampler.steps_per_epoch
     total_steps = steps * tc.epochs
@@ -199,7 +214,8 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
         ts = state["train_state"]
         optimizer.load_state_dict(ts["optimizer"])
         scheduler.load_state_dict(ts["scheduler"])
-        torch.set_rng_state(ts["rng_state"])
+        rng = ts.get("rng_states") or [ts["rng_state"]]
+        torch.set_rng_state(rng[ranks.rank] if len(rng) == ranks.world else ts["rng_state"])
         epoch, step = int(ts["epoch"]), int(ts["step"])
         run_loss, run_n = float(ts["run_loss"]), int(ts["run_n"])
         history = [dict(row) for row in ts["history"]]
@@ -215,20 +231,27 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
             return _result(out, cfg, history, interrupted=False)
         log.info("resuming from %s at epoch %d step %d", last_path, epoch + 1, step)
 
-    log.info("training on %d recordings (%.2f h, %d seizure s), dev %d recordings; %d steps/epoch, device %s",
-             len(train_recs), sampler.total_s / 3600, sampler.positive_s, len(dev_recs), steps, device)
+    log.info("training on %d recordings (%.2f h, %d seizure s), dev %d recordings; %d steps/epoch, device %s%s",
+             len(train_recs), sampler.total_s / 3600, sampler.positive_s, len(dev_recs), steps, device,
+             f", {ranks.world} processes (DDP) sharing each batch of {tc.batch_size}" if ranks.enabled else "")
     t0 = time.monotonic() - elapsed0
     patience = reg.early_stopping_patience if cfg.model.uses("early_stopping") else None
     time_up = False
 
     def save_last(finished: bool = False) -> None:
+        """Every rank calls it (the RNG states are gathered); rank 0 writes."""
+        rng_states = distributed.all_objects(torch.get_rng_state(), ranks)
+        if not ranks.main:
+            return
         train_state = {
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng_state": torch.get_rng_state(), "epoch": epoch, "step": step, "run_loss": run_loss,
+            "rng_state": rng_states[0], "epoch": epoch, "step": step, "run_loss": run_loss,
             "run_n": run_n, "history": history, "best": best, "finished": finished, "stopped": stopped,
             "best_dev": None if best_dev is None else [best_dev[0], list(best_dev[1])],
             "elapsed_s": time.monotonic() - t0,
         }
+        if ranks.enabled:
+            train_state["rng_states"] = rng_states
         if ema is not None:
             train_state["ema_state"] = ema.state
         checkpoint.save(last_path, checkpoint.make(model, cfg, cfg.recipe, None, list(store.channels),
@@ -242,17 +265,18 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
             model.train()
             bar = _bar(progress, steps, step, f"epoch {epoch + 1}/{tc.epochs}")
             while step < steps:
-                if stop():
+                if any_rank(stop(), ranks):
                     save_last()
                     bar.close()
                     epochs_bar.close()
                     raise TrainingInterrupted(f"training stopped at epoch {epoch + 1} step {step}; run the same "
                                               "command again to resume from last.pt", out)
-                x, y, w, m = (torch.from_numpy(a).to(device) for a in sampler.load(plan[step]))
-                logits = model(x, m)
+                batch = rank_share(plan[step], [c.seizure for c in plan[step]], ranks)
+                x, y, w, m = (torch.from_numpy(a).to(device) for a in sampler.load(batch))
+                logits = net(x, m)
                 per_s = torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, y, reduction="none", pos_weight=pos_weight)
-                loss = (per_s * w).sum() / w.sum().clamp_min(1.0)
+                loss, batch_loss = global_loss((per_s * w).sum(), w, ranks)
                 total = loss + penalty(model, l1, l2).to(device) if (l1 or l2) else loss
                 if svd:
                     warm = min(1.0, (epoch * steps + step + 1) / max(1, reg.sparse_vd_kl_warmup_epochs * steps))
@@ -265,17 +289,17 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
                 scheduler.step()
                 if ema is not None:
                     ema.update(model)
-                run_loss += float(loss.detach())
+                run_loss += batch_loss
                 run_n += 1
                 step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{run_loss / run_n:.4f}")
-                if tc.max_minutes and time.monotonic() - t0 > 60 * tc.max_minutes:
+                if tc.max_minutes and any_rank(time.monotonic() - t0 > 60 * tc.max_minutes, ranks):
                     time_up = True
                     break
             bar.close()
             with _weights(model, ema):
-                dev = dev_result(model, store, dev_recs, tc, cfg.postprocess, device)
+                dev = _dev(model, store, dev_recs, cfg, device, ranks)
                 state_now = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 sparsity = sparsity_report(model)["sparsity"] if svd else 0.0
             row = {
@@ -304,7 +328,8 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
                      epoch + 1, tc.epochs, row["train_loss"], dev.loss, 100 * dev.sensitivity, dev.fa_per_24h,
                      cfg.postprocess.method, f", sparse VD: {100 * sparsity:.1f}% of weights pruned" if svd else "")
             epoch, step, run_loss, run_n = epoch + 1, 0, 0.0, 0
-            _write_metrics(out, history)
+            if ranks.main:
+                _write_metrics(out, history)
             if patience is not None and epoch - best_dev[0] >= patience:
                 log.info("early stopping: no dev improvement for %d epochs", patience)
                 stopped = True
@@ -320,10 +345,25 @@ def _train(store: FeatureStore, out: Path, train_recs, dev_recs, cfg: Experiment
     summary = _summary(cfg, history, best, dev_recs)
     if svd:
         summary["sparsity"] = sparsity_report(model)
-    checkpoint.save(best_path, checkpoint.make(model, cfg, cfg.recipe, op, list(store.channels), summary))
+    if ranks.main:
+        checkpoint.save(best_path, checkpoint.make(model, cfg, cfg.recipe, op, list(store.channels), summary))
     save_last(finished=True)
-    _plot_curves(out / "training_curve.png", history)
+    if ranks.main:
+        _plot_curves(out / "training_curve.png", history)
+    distributed.barrier(ranks)  # best.pt and last.pt are written when any rank returns
     return TrainResult(best_path, last_path, op, summary, history)
+
+
+def _dev(model: torch.nn.Module, store: FeatureStore, dev_recs, cfg: ExperimentConfig, device: torch.device,
+         ranks: Ranks):
+    """The epoch's dev evaluation. Data-parallel: each rank computes every ``world``-th dev
+    recording's probabilities, they are gathered, and rank 0 chooses the operating point once
+    and sends the result to the others."""
+    if not ranks.enabled:
+        return dev_result(model, store, dev_recs, cfg.train, cfg.postprocess, device)
+    probs = gather(split_probabilities(model, store, dev_recs[ranks.rank::ranks.world], cfg.train, device=device),
+                   ranks)
+    return broadcast(dev_result_of(probs, store, dev_recs, cfg.postprocess) if ranks.main else None, ranks)
 
 
 class _Ema:

@@ -19,6 +19,7 @@ class Crop:
     record: int          # index into the sampler's records
     start_s: int
     drop: tuple[int, ...]  # channels removed by channel dropout
+    seizure: bool = False  # drawn around a seizure second (balance = crops)
 
 
 class CropSampler:
@@ -74,7 +75,7 @@ class CropSampler:
                 rec = int(rng.choice(len(self.records), p=weights))
                 start = int(rng.integers(max(1, self.n_seconds[rec] - crop + 1)))
             start = int(np.clip(start, 0, max(0, self.n_seconds[rec] - crop)))
-            crops.append(Crop(rec, start, self._drop(rng, rec)))
+            crops.append(Crop(rec, start, self._drop(rng, rec), bool(is_seiz)))
         b = self.cfg.batch_size
         return [crops[i:i + b] for i in range(0, n, b)]
 
