@@ -32,6 +32,9 @@ are still scored. Output names are the EDF's stem (sanitised); when several inpu
 stem, each of those gets its parent folders' names prepended (``p1_EEG``, ``p2_EEG``: the
 fewest folders that make them distinct) and a warning says so. Outputs are never written
 over an input's own annotation sidecar: ``--out`` may not be a recording's own folder.
+Every output is written to a hidden temporary file renamed into place when complete; a run
+first removes the temporary files that a killed run left for the outputs it is about to
+write (the same names; other files in ``--out`` are left alone).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from seizure import parallel
 from seizure.preprocess import montage
 from seizure.errors import AnnotationError, ConfigError, RecipeMismatchError, SeizureError
 from seizure.events import Event
-from seizure.fsutil import atomic_write, inside, safe_name
+from seizure.fsutil import atomic_write, inside, remove_temp_files, safe_name
 from seizure.io.annotations import (
     SIDECAR_SUFFIXES,
     binary_events,
@@ -452,6 +455,11 @@ def detect_files(model_path: str | Path, inputs: Sequence[str | Path], out_dir: 
         dirs, names = [out] * len(paths), output_names(paths)
     else:
         dirs, names = [d for d, _ in targets], [n for _, n in targets]
+    outputs = [Path(d) / (safe_name(name) + suffix) for d, name in zip(dirs, names)
+               for suffix in OUTPUT_SUFFIXES.values()]
+    stale = remove_temp_files(outputs + ([out / "dataset_description.json"] if targets is not None else []))
+    if stale:
+        log.info("removed %d temporary file(s) left by an interrupted run", stale)
     options = {"plot": plot, "probabilities": probabilities, "min_channels": min_channels, "chunk_s": chunk_s,
                "precision": precision}
     summary = ScoreSummary(out.resolve(), failures=list(failures))

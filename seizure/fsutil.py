@@ -9,10 +9,11 @@ later run would trust.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -66,6 +67,28 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             os.fsync(fh.fileno())
 
 
+def temp_files(path: str | Path) -> list[Path]:
+    """The temporary files :func:`atomic_path` makes for ``path`` (``.<name>.<8 chars>.tmp[suffix]``)
+    that exist now: left behind when a run writing ``path`` was killed."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp(\.[A-Za-z0-9]+)?")
+    if not path.parent.is_dir():
+        return []
+    return sorted(p for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*")
+                  if pattern.fullmatch(p.name) and p.is_file() and not p.is_symlink())
+
+
+def remove_temp_files(paths: Iterable[str | Path]) -> int:
+    """Delete the stale temporary files of the outputs ``paths`` (:func:`temp_files`); their count."""
+    removed = 0
+    for path in paths:
+        for tmp in temp_files(path):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed += 1
+    return removed
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Write a matplotlib figure to ``path`` as PNG, atomically, and close it."""
     import matplotlib.pyplot as plt
@@ -89,7 +112,13 @@ def safe_name(name: str) -> str:
 def inside(root: str | Path, name: str) -> Path:
     """``root / safe_name(name)``, guaranteed to lie inside ``root``."""
     root = Path(root).resolve()
-    target = (root / safe_name(name)).resolve()
+    planned = root / safe_name(name)
+    try:
+        target = planned.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        raise SeizureError("refusing to write this output: it is a symbolic link that loops; expected a "
+                           "regular file or no file (remove the link)", planned) from None
     if root != target.parent:
-        raise SeizureError(f"refusing to write outside the output folder: {name!r}", root)
+        raise SeizureError(f"refusing to write this output: it is a symbolic link to {target}, outside the "
+                           f"output folder {root}; expected a regular file or no file (remove the link)", planned)
     return target

@@ -185,6 +185,11 @@ def _edf_cases() -> list[BadInput]:
                  _with_ann(_non_ascii_label_edf), _ok(inspect="EEG \u00e9\u00ff-REF")),
         BadInput("edf/unreadable_start_date", "TUH start date '01:01:85' (start time unknown, warning)",
                  _with_ann(lambda: good_edf(start_date="01:01:85")), _ok(inspect=r"start\s+unknown")),
+        BadInput("edf/absurd_record_duration", "record duration 1e-300 s (a sampling rate of 2.56e+302 Hz)",
+                 _with_ann(lambda: patch(good_edf(), "record_duration", "1e-300")),
+                 _edf_error(r"data record duration 1e-300 s gives signal 0 \('EEG FP1-REF'\) \(256 samples per "
+                            r"record\) a sampling rate of 2.56e\+302 Hz; expected at most 1e\+06 Hz \(a record "
+                            r"duration of at least 0.000256 s\)$")),
         BadInput("edf/record_count_unknown", "header record count -1 (derived from the file size)",
                  _with_ann(lambda: good_edf(header_n_records="-1")), _ok(inspect=r"20 records x 1 s = 20 s")),
     ]
@@ -284,9 +289,20 @@ def _annotation_cases() -> list[BadInput]:
             ("windows_line_endings", "CRLF line endings (accepted)",
              lambda s, f=fmt: ann_text(f, s, _rows(f, sz), line_end="\r\n"),
              Outcome(0, r"annotations \S+ \(.*1 seizures, 4.5 s"), Outcome(0, "")),
-            ("overlapping_events", "two overlapping seizures (merged for binary use)",
+            ("overlapping_events", "two overlapping seizures on one channel (a warning; merged for binary use)",
              lambda s, f=fmt: ann_text(f, s, _rows(f, [(3.0, 7.5, "seiz"), (5.0, 10.0, "seiz")])),
-             Outcome(0, r"annotations \S+ \(.*1 seizures, 7 s"), Outcome(0, "")),
+             Outcome(0, rf"WARNING: \S+: line {line + 1}: (seiz|sz) 5-10 s overlaps line {line} \((seiz|sz) 3-7.5 s\) "
+                        r"on channel (TERM|FP1-F7); expected seizure rows that do not overlap on one channel; read "
+                        r"as their union \(merged for binary use\)"), Outcome(0, "")),
+            ("confidence_out_of_range", "a seizure row with confidence 1.5",
+             lambda s, f=fmt: _confidence(ann_text(f, s, _rows(f, sz)), f, "1.5"),
+             *_ann_error(rf"line {line}: {'probability' if fmt == 'tse' else 'confidence'} '1.5' is outside "
+                         r"\[0, 1\]; expected a probability")),
+            ("header_only", "the header and no rows",
+             lambda s, f=fmt: ann_text(f, s, []),
+             *_ann_error(r"no event rows; a recording without seizures has one bckg row over the whole recording"
+                         if fmt == "tsv" else r"no annotation rows after the header; expected at least one row \(a "
+                         r"recording without seizures has one bckg row over the whole recording\)")),
         ]
         past_end = ann_text(fmt, "x", _rows(fmt, [(15.0, 25.0, "seiz")]))
         past_msg = r"event 15-25 s ends past the recording's end \(20 s\)"
@@ -329,6 +345,9 @@ def _annotation_cases() -> list[BadInput]:
                   *_ann_error(r"line 7: .csv_bi rows must use channel TERM, got 'FP1-F7'")),
         _ann_case("subtype_in_csv_bi", "a .csv_bi row labelled fnsz", "csv_bi", csv_bi([("TERM", 3.0, 7.5, "fnsz")]),
                   *_ann_error(r"line 7: .csv_bi labels are seiz and bckg, got 'fnsz'")),
+        _ann_case("confidence_negative", "a seizure row with confidence -0.2", "csv_bi",
+                  lambda s: _confidence(ann_text("csv_bi", s, term), "csv_bi", "-0.2"),
+                  *_ann_error(r"line 8: confidence '-0.2' is outside \[0, 1\]; expected a probability")),
         _ann_case("byte_order_mark", "a UTF-8 byte-order mark (accepted)", "csv_bi",
                   lambda s: b"\xef\xbb\xbf" + ann_text("csv_bi", s, term),
                   Outcome(0, r"annotations \S+ \(csv_bi\): 3 events"), Outcome(0, "")),
@@ -338,6 +357,15 @@ def _annotation_cases() -> list[BadInput]:
                         "preprocess": Outcome(1, r"AnnotationError: no annotation file beside the EDF"),
                         "score": Outcome(0, ""), "score --plot": Outcome(0, "")})
     return [*cases, missing]
+
+
+def _confidence(data: bytes, fmt: str, value: str) -> bytes:
+    """The first seizure row's confidence (probability) set to ``value``."""
+    old = {"tse": b"seiz 1.0000", "tsv": b"\tsz\tn/a\t"}.get(fmt, b",seiz,1.0000")
+    new = {"tse": b"seiz " + value.encode(), "tsv": b"\tsz\t" + value.encode() + b"\t"}.get(
+        fmt, b",seiz," + value.encode())
+    assert old in data
+    return data.replace(old, new, 1)
 
 
 def _non_utf8(data: bytes) -> bytes:

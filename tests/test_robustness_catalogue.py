@@ -29,7 +29,7 @@ def test_the_catalogue_covers_the_issue_list():
     assert groups == {"edf", "csv_bi", "csv", "tse", "tsv", "missing"}
     assert len([n for n in CASES if n.startswith("edf/")]) >= 30
     for kind in ("stop_before_start", "event_past_end", "overlapping_events", "unknown_label", "missing_header_line",
-                 "wrong_column_count", "non_utf8", "windows_line_endings"):
+                 "wrong_column_count", "non_utf8", "windows_line_endings", "confidence_out_of_range", "header_only"):
         assert {f"annotation/{fmt}/{kind}" for fmt in ("csv_bi", "csv", "tse", "tsv")} <= set(CASES)
 
 

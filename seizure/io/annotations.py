@@ -36,6 +36,7 @@ second of the recording covered, ``bckg`` filling the gaps) and SzCORE TSVs whos
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +51,8 @@ from seizure.events import SEIZURE_LABELS, Event
 from seizure.fsutil import atomic_write
 from seizure.io.channels import TCP_CHANNELS  # the channels a TUSZ ``.csv`` names
 
+log = logging.getLogger(__name__)
+
 END_TOLERANCE_S = 1.0
 """An event may end this far past the recording's end before it is an error."""
 
@@ -58,6 +61,8 @@ TSE_VERSION = "tse_v1.0.0"
 LBL_VERSION = "lbl_v1.0.0"
 CSV_COLUMNS = "channel,start_time,stop_time,label,confidence"
 CSV_MONTAGE_FILE = "$NEDC_NFC/lib/nedc_eas_default_montage.txt"
+NEED_ROWS = frozenset({"csv", "csv_bi", "tse", "tse_bi", "lbl", "lbl_bi"})
+"""Formats whose files always have rows (seizure-free: bckg over the whole recording)."""
 SZCORE_COLUMNS = ("onset", "duration", "eventType", "confidence", "channels", "dateTime", "recordingDuration")
 
 # TUH labels that are not seizures (artifacts, events, null); background for binary use.
@@ -100,6 +105,7 @@ class Annotations:
     bname: str = ""
     date_time: str | None = None  # SzCORE ``dateTime`` (start of the recording), when present
     header: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # each also logged when the file is read
 
     @property
     def seizures(self) -> list[Event]:
@@ -142,7 +148,13 @@ def read_annotations(path: str | Path, *, duration_s: float | None = None) -> An
             f"{' '.join(SZCORE_COLUMNS)!r}, got {first[:80]!r}",
             path,
         )
+    if not ann.events and ann.format in NEED_ROWS:
+        raise AnnotationError("no annotation rows after the header; expected at least one row (a recording "
+                              "without seizures has one bckg row over the whole recording)", path)
     _resolve_duration(ann, linenos, duration_s)
+    ann.warnings.extend(_overlaps(ann.events, linenos))
+    for text in ann.warnings:
+        log.warning("%s: %s", path, text)
     return ann
 
 
@@ -182,6 +194,13 @@ def _number(text: str, what: str, path: Path, lineno: int) -> float:
         raise AnnotationError(f"line {lineno}: {what} {text!r} is not a number", path) from None
     if not math.isfinite(value):
         raise AnnotationError(f"line {lineno}: {what} {text!r} is not a finite number", path)
+    return value
+
+
+def _probability(text: str, what: str, path: Path, lineno: int) -> float:
+    value = _number(text, what, path, lineno)
+    if not 0.0 <= value <= 1.0:
+        raise AnnotationError(f"line {lineno}: {what} {text!r} is outside [0, 1]; expected a probability", path)
     return value
 
 
@@ -239,7 +258,7 @@ def _parse_csv(path: Path, lines: list[str], *, binary: bool) -> tuple[Annotatio
         channel, start_t, stop_t, label_t, conf_t = fields
         start = _number(start_t, "start_time", path, lineno)
         stop = _number(stop_t, "stop_time", path, lineno)
-        conf = _number(conf_t, "confidence", path, lineno)
+        conf = _probability(conf_t, "confidence", path, lineno)
         _interval(start, stop, path, lineno)
         label = _tuh_label(label_t, path, lineno)
         if not channel:
@@ -310,7 +329,7 @@ def _parse_tse(path: Path, lines: list[str], fmt: str) -> tuple[Annotations, lis
             raise AnnotationError(f"line {lineno}: expected 4 fields (start stop label probability), got {len(fields)}", path)
         start = _number(fields[0], "start time", path, lineno)
         stop = _number(fields[1], "stop time", path, lineno)
-        conf = _number(fields[3], "probability", path, lineno)
+        conf = _probability(fields[3], "probability", path, lineno)
         _interval(start, stop, path, lineno)
         label = _tuh_label(fields[2], path, lineno)
         if fmt == "tse_bi" and label not in ("seiz", "bckg"):
@@ -391,7 +410,8 @@ def _lbl_label(value: str, montage: dict[int, str], symbols: dict[int, dict[int,
         return None
     if level not in symbols:
         raise AnnotationError(f"line {lineno}: label before its 'symbols[{level}]' line", path)
-    probs = [_number(p.strip(), "probability", path, lineno) for p in probs_text.rstrip("]} ").split(",") if p.strip()]
+    probs = [_probability(p.strip(), "probability", path, lineno)
+             for p in probs_text.rstrip("]} ").split(",") if p.strip()]
     table = symbols[level]
     if len(probs) != len(table):
         raise AnnotationError(
@@ -445,7 +465,7 @@ def _parse_szcore(path: Path, lines: list[str]) -> tuple[Annotations, list[int]]
             raise AnnotationError(
                 f"line {lineno}: unknown eventType {etype!r}; expected bckg, sz or an ILAE key sz_*", path
             )
-        conf = 1.0 if conf_t.lower() in ("n/a", "") else _number(conf_t, "confidence", path, lineno)
+        conf = 1.0 if conf_t.lower() in ("n/a", "") else _probability(conf_t, "confidence", path, lineno)
         rec = _number(rec_t, "recordingDuration", path, lineno)
         if rec <= 0:
             raise AnnotationError(f"line {lineno}: recordingDuration must be positive, got {rec_t!r}", path)
@@ -492,6 +512,33 @@ def _parse_seizeit(path: Path, lines: list[str]) -> tuple[Annotations, list[int]
         linenos.append(lineno)
     ann = Annotations(events, None, "seizeit", path, recording_name(path))
     return ann, linenos
+
+
+def _overlaps(events: Sequence[Event], linenos: Sequence[int]) -> list[str]:
+    """A warning naming the first pair of seizure rows that overlap on one channel (and how
+    many such pairs the file has); touching rows are not an overlap."""
+    by_channel: dict[str, list[tuple[Event, int]]] = {}
+    for ev, lineno in zip(events, linenos):
+        if ev.is_seizure:
+            by_channel.setdefault(ev.channel.upper(), []).append((ev, lineno))
+    found: list[tuple[int, str]] = []
+    for channel, rows in by_channel.items():
+        rows.sort(key=lambda r: (r[0].start_s, r[0].stop_s))
+        last_ev, last_line = rows[0]
+        for ev, lineno in rows[1:]:
+            if ev.start_s < last_ev.stop_s:
+                first, second = sorted([(last_line, last_ev), (lineno, ev)], key=lambda r: r[0])
+                found.append((second[0], f"line {second[0]}: {second[1].label} {_t(second[1].start_s)}-"
+                                         f"{_t(second[1].stop_s)} s overlaps line {first[0]} ({first[1].label} "
+                                         f"{_t(first[1].start_s)}-{_t(first[1].stop_s)} s) on channel {channel}"))
+            if ev.stop_s > last_ev.stop_s:
+                last_ev, last_line = ev, lineno
+    if not found:
+        return []
+    found.sort()
+    more = f" ({len(found)} overlapping pairs in the file)" if len(found) > 1 else ""
+    return [f"{found[0][1]}{more}; expected seizure rows that do not overlap on one channel; "
+            "read as their union (merged for binary use)"]
 
 
 def _resolve_duration(ann: Annotations, linenos: list[int], duration_s: float | None) -> None:

@@ -58,6 +58,9 @@ SIDE_CHANNELS = frozenset({"IBI", "BURSTS", "SUPPR"})  # TUH 1 Hz derived channe
 UNIT_TO_UV = {"uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "UV": 1.0, "mV": 1e3, "MV": 1e3,
               "V": 1e6, "nV": 1e-3}
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MAX_RATE_HZ = 1e6
+"""Highest sampling rate accepted (samples per record / record duration): far above any EEG,
+low enough that a nonsensical record duration (``1e-300``) is refused when the header is read."""
 _CHUNK_BYTES = 4 * 2**20  # raw bytes decoded per step of a long read (cache-friendly)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -194,7 +197,7 @@ def _parse_header(path: Path, fh: Any, file_size: int) -> tuple[EdfHeader, list[
     if file_size < header_bytes:
         raise EDFError(f"truncated header: file has {file_size} bytes, header needs {header_bytes}", path)
     if record_s <= 0:
-        raise EDFError(f"data record duration is {record_s} s; it must be positive", path)
+        raise EDFError(f"data record duration is {record_s:.6g} s; it must be positive", path)
     if n_records < -1 or n_records == 0:
         raise EDFError(f"number of data records is {n_records}; the file holds no data", path)
 
@@ -228,6 +231,10 @@ def _parse_header(path: Path, fh: Any, file_size: int) -> tuple[EdfHeader, list[
                           prefilters[i], spr, spr / record_s)
         if not info.is_annotation:
             _check_float32_range(info, who, path)
+            if info.fs_hz > MAX_RATE_HZ:
+                raise EDFError(f"data record duration {record_s:.6g} s gives {who} ({spr} samples per record) a "
+                               f"sampling rate of {info.fs_hz:.3g} Hz; expected at most {MAX_RATE_HZ:.0e} Hz "
+                               f"(a record duration of at least {spr / MAX_RATE_HZ:.3g} s)", path)
         signals.append(info)
 
     record_bytes = 2 * sum(s.samples_per_record for s in signals)

@@ -1,7 +1,9 @@
 """The ``[model]`` config section: front-end, recurrent back-end, initializers, regularizers.
 
 Frozen dataclasses loaded from TOML through :mod:`seizure.config`, validated once, when
-built: :meth:`ModelConfig.__post_init__` checks the sizes and every name (front-end, cell,
+built: :meth:`ModelConfig.__post_init__` checks the sizes (against upper bounds:
+``INT_LIMITS``, ``PAIR_LIMITS``, ``LIST_LIMITS``, far above any real layout, so that a spec
+read from an untrusted checkpoint cannot ask for an absurd network) and every name (front-end, cell,
 initializers and their parameters, regularizers) against its registry (ConfigError naming
 the key). This is the one place model-spec checks live; everything downstream
 (:func:`seizure.models.build_model`, checkpoint loading) trusts a built ModelConfig.
@@ -14,6 +16,38 @@ from typing import Any, Literal
 
 from seizure.errors import ConfigError
 from seizure.registry import pick
+
+
+# Upper bounds of the network's size fields: far above any published or configured layout,
+# low enough that a spec read from an untrusted checkpoint cannot ask for an absurd network.
+INT_LIMITS = {"embed_dim": 4096, "hidden_size": 4096, "num_layers": 16, "conv1d_kernel": 256,
+              "conv1d_stride": 256, "cnn1d_kernel": 1024}
+PAIR_LIMITS = {"conv2d_kernel": 256, "conv2d_stride": 64, "conv2d_pool": 64}
+LIST_LIMITS = {"conv2d_channels": (8, 1024), "cnn1d_channels": (8, 1024), "cnn1d_strides": (8, 1024)}
+GEOMETRY_LIMITS = {"n_channels": 1024, "n_features": 4096, "frames_per_s": 100_000}
+"""Bounds of the store geometry a network is built for (checked by :func:`check_geometry`)."""
+
+
+def _show(value: Any) -> str:
+    """A value for a one-line message: huge integers as their order of magnitude."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"{'-' if value < 0 else ''}about 10^{round((abs(value).bit_length() - 1) * 0.30103)}"
+    return repr(value)
+
+
+def _short(values: tuple[Any, ...]) -> str:
+    """A list for a message, at most 8 entries shown."""
+    shown = ", ".join(_show(v) for v in values[:8])
+    return f"[{shown}{', ...' if len(values) > 8 else ''}]"
+
+
+def check_geometry(where: str, **geometry: Any) -> None:
+    """Refuse a store geometry (``n_channels``, ``n_features``, ``frames_per_s``) that is not an
+    integer within :data:`GEOMETRY_LIMITS` (ConfigError naming ``where.<name>``)."""
+    for name, value in geometry.items():
+        limit = GEOMETRY_LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise ConfigError(f"{where}.{name} must be an integer from 1 to {limit}, got {_show(value)}")
 
 
 @dataclass(frozen=True)
@@ -111,16 +145,21 @@ class ModelConfig:
     init: InitConfig = field(default_factory=InitConfig)
 
     def __post_init__(self) -> None:
-        for name in ("embed_dim", "hidden_size", "num_layers", "conv1d_kernel", "conv1d_stride", "cnn1d_kernel"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("conv2d_kernel", "conv2d_stride", "conv2d_pool"):
+        for name, limit in INT_LIMITS.items():
             value = getattr(self, name)
-            if len(value) != 2 or min(value) < 1:
-                raise ValueError(f"{name} must be two positive integers (channels, features), got {list(value)}")
-        for name in ("conv2d_channels", "cnn1d_channels", "cnn1d_strides"):
-            if any(v < 1 for v in getattr(self, name)):
-                raise ValueError(f"{name} must hold positive integers, got {list(getattr(self, name))}")
+            if not 1 <= value <= limit:
+                raise ValueError(f"{name} must be an integer from 1 to {limit}, got {_show(value)}")
+        for name, limit in PAIR_LIMITS.items():
+            value = getattr(self, name)
+            if len(value) != 2 or not all(1 <= v <= limit for v in value):
+                raise ValueError(f"{name} must be two integers from 1 to {limit} (channels, features), "
+                                 f"got {_short(value)}")
+        for name, (max_len, limit) in LIST_LIMITS.items():
+            value = getattr(self, name)
+            if len(value) > max_len:
+                raise ValueError(f"{name} must hold at most {max_len} entries, got {len(value)}")
+            if not all(1 <= v <= limit for v in value):
+                raise ValueError(f"{name} must hold integers from 1 to {limit}, got {_short(value)}")
         if len(self.cnn1d_channels) != len(self.cnn1d_strides):
             raise ValueError(f"cnn1d_channels ({len(self.cnn1d_channels)} layers) and cnn1d_strides "
                              f"({len(self.cnn1d_strides)}) must have the same length")
