@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "model": ("bench_model.py", ["--threads", "2"], ["--threads", "2", "--configs", "configs/demo.toml", "--hours", "0.25", "--repeats", "1"]),
     "score_24h": ("bench_score_24h.py", [], ["--hours", "1"]),
     "baseline": ("bench_baseline.py", [], ["--synth-hours", "1.5", "--synth-seed", "3", "--resamples", "200"]),
+    "critical": ("bench_critical.py", [], ["--seeds", "1"]),
 }
 
 

@@ -182,3 +182,49 @@ def test_real_tusz_annotations_against_themselves(real_headers, tmp_path):
     for name in ("ovlp", "taes", "epoch", "szcore"):
         m = d["methods"][name]
         assert (m["sensitivity"], m["precision"], m["fa_per_24h"], m["misses"], m["false_alarms"]) == (1.0, 1.0, 0.0, 0, 0)
+
+
+def _systems(root: Path) -> Path:
+    """Six patients, one seizure each; 'good' finds all six, 'poor' only the first patient's,
+    'twin' is a copy of 'good'."""
+    ref = root / "ref"
+    for k in range(6):
+        name = f"aaaaaab{k}_s001_t000"
+        write_csv_bi(ref / f"{name}.csv_bi", [Event(100, 200)], 3600.0)
+        write_csv_bi(root / "good" / f"{name}.csv_bi", [Event(110, 190)], 3600.0)
+        write_csv_bi(root / "twin" / f"{name}.csv_bi", [Event(110, 190)], 3600.0)
+        write_csv_bi(root / "poor" / f"{name}.csv_bi", [Event(110, 190)] if k == 0 else [Event(1000, 1010)], 3600.0)
+    return ref
+
+
+def test_evaluate_compares_systems_on_the_same_references(tmp_path, run_cli):
+    ref = _systems(tmp_path)
+    code, out, err = run_cli("--ref", str(ref), "--hyp", str(tmp_path / "good"), "--hyp", f"weak={tmp_path / 'poor'}",
+                             "--hyp", str(tmp_path / "twin"), "--out", str(tmp_path / "out"), "--bootstrap", "500")
+    assert code == 0, err
+    result = json.loads((tmp_path / "out/report.json").read_text())
+    assert list(result["systems"]) == ["good", "weak", "twin"]
+    assert result["systems"]["weak"]["methods"]["ovlp"]["sensitivity"] == pytest.approx(1 / 6)
+    cmp = result["comparison"]
+    assert cmp["reference"] == "good" and cmp["n_patients"] == 6 and cmp["n_resamples"] == 500
+    weak = cmp["differences"]["weak"]
+    # weak - good: 1/6 - 1 in sensitivity (hand count), 5 false alarms in 6 h more
+    assert weak["ovlp/sensitivity"]["estimate"] == pytest.approx(1 / 6 - 1)
+    assert weak["ovlp/sensitivity"]["high"] < 0 and weak["ovlp/sensitivity"]["verdict"] == "b higher"
+    assert weak["ovlp/fa_per_24h"]["estimate"] == pytest.approx(5 * 86400 / (6 * 3600))
+    twin = cmp["differences"]["twin"]
+    assert twin["ovlp/sensitivity"] == {"estimate": 0.0, "low": 0.0, "high": 0.0, "n_defined": 500,
+                                        "distinguishable": False, "verdict": "not distinguishable"}
+    md = (tmp_path / "out/report.md").read_text()
+    assert "| weak - good | OVLP sensitivity | -83.3% [" in md and "| good higher |" in md
+    assert "| twin - good | OVLP sensitivity | +0.0% [+0.0%, +0.0%] | not distinguishable |" in md
+    assert "| weak - good | OVLP sensitivity |" in out  # the terminal shows the same table
+
+
+def test_evaluate_comparison_errors(tmp_path, run_cli):
+    ref = _systems(tmp_path)
+    code, _, err = run_cli("--ref", str(ref), "--hyp", str(tmp_path / "good"), "--hyp", str(tmp_path / "poor"),
+                           "--bootstrap", "0")
+    assert code == 1 and "comparing systems needs bootstrap resamples" in err
+    code, _, err = run_cli("--ref", str(ref), "--hyp", f"a={tmp_path / 'good'}", "--hyp", f"a={tmp_path / 'poor'}")
+    assert code == 1 and "two systems are named 'a'" in err

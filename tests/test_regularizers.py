@@ -198,3 +198,24 @@ def test_sparse_vd_model_reports_sparsity_and_kl():
     model.train()
     x = torch.randn(1, 30, 22, 26)
     assert not torch.allclose(model(x), model(x))
+
+
+def test_gaussian_noise_only_on_present_channels():
+    cfg = ModelConfig(regularizers=("gaussian_noise",), conv2d_channels=(4,), hidden_size=8, embed_dim=8,
+                      reg=RegularizerConfig(gaussian_noise_std=0.5, gaussian_noise_at="inputs"))
+    model = build_model(cfg, 22, 26, 10).train()
+    seen = []
+    model.frontend.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    x = torch.randn(2, 40, 22, 26)
+    mask = torch.ones(2, 22)
+    mask[0, [8, 13]] = 0
+    mask[1, 3] = 0
+    torch.manual_seed(0)
+    model(x, mask)
+    (z,) = seen
+    assert torch.equal(z[0, :, [8, 13]], torch.zeros_like(z[0, :, [8, 13]]))  # absent: exactly zero
+    assert torch.equal(z[1, :, 3], torch.zeros_like(z[1, :, 3]))
+    clean = (x - model.feature_mean) / model.feature_std
+    assert (z[0, :, 0] - clean[0, :, 0]).std().item() == pytest.approx(0.5, rel=0.1)  # present: noisy
+    noise = GaussianNoise(0.3).train()
+    assert torch.equal(noise(torch.zeros(1, 5, 3, 2), torch.tensor([[1.0, 0.0, 1.0]]))[:, :, 1], torch.zeros(1, 5, 2))

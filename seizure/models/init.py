@@ -6,10 +6,10 @@ convolutions and linear layers), ``recurrent_input`` (``weight_ih``, and the min
 Gated cells stack one block per gate along dimension 0; every initializer treats each
 gate block as its own matrix (so ``orthogonal`` gives an orthogonal matrix per gate).
 
-Keras semantics for the ten of the paper: fans of a kernel ``(out, in, *k)`` are
-``fan_in = in * prod(k)``, ``fan_out = out * prod(k)``; ``*_normal`` variants draw from a
-normal truncated at 2 standard deviations whose scale is divided by 0.8796256610342398
-so the variance is exactly ``scale / n``; biases start at zero, except the LSTM forget
+Keras semantics (Keras >= 2.2.3 and tf.keras 2.x; ``docs/initialization.md``) for the ten
+of the paper: fans of a kernel ``(out, in, *k)`` are ``fan_in = in * prod(k)``,
+``fan_out = out * prod(k)``; ``*_normal`` variants draw from a normal truncated at 2
+standard deviations whose scale is divided by 0.8796256610342398 so the variance is exactly ``scale / n``; biases start at zero, except the LSTM forget
 gate's input bias at 1 (Keras ``unit_forget_bias``).
 
 - ``variance_scaling(scale=1, mode="fan_in", distribution="truncated_normal")``;
@@ -22,12 +22,15 @@ gate's input bias at 1 (Keras ``unit_forget_bias``).
   ``fan_in + 1``; all entries are drawn from ``N(0, sigma^2 / fan_in)`` and one entry,
   chosen uniformly at random, is replaced by a draw from ``Beta(alpha, 1)`` (positive,
   asymmetric; ``Beta(2, 1)`` and ``sigma = 0.6007`` are the paper's designed values).
-- ``critical``: the closed-form critical initialization of Chen, Pennington and
-  Schoenholz (2018) for the ``rnn`` and ``minimalrnn`` cells; see :func:`critical_params`.
+- ``critical``: the critical initialization of Chen, Pennington and Schoenholz (2018)
+  for the ``rnn`` and ``minimalrnn`` cells, from their mean-field equations solved
+  numerically for the input each layer really receives; see :func:`critical_params` and
+  ``docs/initialization.md`` (measured isometry).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,9 +186,48 @@ def _gauss(f: Callable[[np.ndarray], np.ndarray], mean: float, var: float) -> fl
     return float(np.sum(_GH_W * f(mean + math.sqrt(max(var, 0.0)) * _GH_X)))
 
 
+def _sigmoid(e: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(e, -500.0, 500.0)))
+
+
+def _minimal_map(q: np.ndarray, sigma_w2: float, q_z: float, sigma_v: float, mu_b: float) -> np.ndarray:
+    """The minimalRNN's mean-field map ``Q -> E[u^2] Q + q_z E[(1-u)^2]`` (vectorised over ``q``)."""
+    q = np.asarray(q, dtype=float)
+    u = _sigmoid(mu_b + np.sqrt(sigma_w2 * q + sigma_v ** 2 * q_z)[..., None] * _GH_X)
+    return (u ** 2 @ _GH_W) * q + q_z * ((1 - u) ** 2 @ _GH_W)
+
+
+def _minimal_fixed_point(sigma_w2: float, q_z: float, sigma_v: float, mu_b: float) -> tuple[float, float] | None:
+    """(Q, chi) at the stable fixed point the map reaches from ``Q = 0`` (its smallest root),
+    or None when the low branch does not exist (the map runs off to the chaotic branch)."""
+    grid = np.concatenate([[0.0], np.geomspace(1e-10, 1.0, 3000)])
+    gap = _minimal_map(grid, sigma_w2, q_z, sigma_v, mu_b) - grid
+    below = np.flatnonzero(gap <= 0)
+    if below.size == 0:
+        return None
+    lo, hi = grid[below[0] - 1], grid[below[0]]
+    if below[0] == 0:
+        return 0.0, 0.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if _minimal_map(mid, sigma_w2, q_z, sigma_v, mu_b) - mid > 0:
+            lo = mid
+        else:
+            hi = mid
+    q = 0.5 * (lo + hi)
+    u = _sigmoid(mu_b + math.sqrt(sigma_w2 * q + sigma_v ** 2 * q_z) * _GH_X)
+    chi = float(u ** 2 @ _GH_W) + sigma_w2 * float((u * (1 - u)) ** 2 @ _GH_W) * (q + q_z)
+    return q, chi
+
+
+@functools.lru_cache(maxsize=64)
 def critical_params(cell: str, *, q_star: float = 1e-3, timescale: float = 100.0, sigma_x: float = 1.0,
-                    sigma_v: float = 1.0, input_var: float = 1.0) -> CriticalParams:
-    """Solve the mean-field equations of Chen et al. (2018) for the critical point.
+                    sigma_v: float = 1.0, input_var: float = 1.0, margin: float = 0.1) -> CriticalParams:
+    """Solve the mean-field equations of Chen et al. (2018) numerically (Gauss-Hermite
+    quadrature, fixed-point iteration and bisection; there is no closed form).
+
+    ``input_var`` is the mean square of the values entering the layer (what the model
+    really feeds it: measured at init by :meth:`seizure.models.network.SeizureNet.calibrate_critical`).
 
     ``rnn``: pre-activations ``e = W h + V x + b`` with ``W = sigma_w * orthogonal``,
     ``V ~ N(0, sigma_v^2 / fan_in)``, ``b = 0``. The fixed point ``q* = sigma_w^2 E[tanh(e)^2]
@@ -194,11 +236,20 @@ def critical_params(cell: str, *, q_star: float = 1e-3, timescale: float = 100.0
     fixed point. Dynamical isometry needs ``q_star -> 0`` (so the input scale is small: the
     vanilla RNN's trainable region is narrow, the paper's point).
 
-    ``minimalrnn``: ``z = tanh(W_x x)`` has variance ``q_z``; the gate pre-activation is
-    ``N(mu_b, q_e)`` with ``q_e = sigma_w^2 Q + sigma_v^2 q_z``; the hidden variance is
-    ``Q = q_z E[(1-u)^2] / (1 - E[u^2])`` and ``chi = E[u^2] + sigma_w^2 E[u^2 (1-u)^2] (Q + q_z)``.
-    ``mu_b`` sets the memory ``timescale`` (mean gate ``1 - 1/timescale``), and
-    ``sigma_w`` is solved so that ``chi = 1`` (fixed-point iteration with quadrature).
+    ``minimalrnn``: ``z = tanh(W_x x)`` has variance ``q_z = E[tanh(N(0, sigma_x^2 input_var))^2]``;
+    the gate pre-activation is ``N(mu_b, q_e)`` with ``q_e = sigma_w^2 Q + sigma_v^2 q_z``; the
+    hidden mean square follows ``Q <- E[u^2] Q + q_z E[(1-u)^2]`` and
+    ``chi = E[u^2] + sigma_w^2 E[u'^2] (Q + q_z)``. ``mu_b`` sets the memory ``timescale``
+    (mean gate ``1 - 1/timescale``). ``Q`` is the *stable* fixed point reached from ``Q = 0``
+    (a network starts at ``h = 0``), and ``sigma_w`` is found by bisection where ``chi``
+    on that branch reaches 1. At our settings (timescale 100) that map has a saddle-node:
+    the low branch ends at ``chi ~ 0.99`` and the branch above it is chaotic (``chi > 1``,
+    ``Q`` 30-50x larger); the point with ``chi = 1`` exactly lies on the unstable branch
+    between them, which a network never settles on (solving ``chi = 1`` jointly with the
+    fixed-point equation, as we did before, lands there). Then ``sigma_w`` is taken
+    ``margin`` (relative) below the end of the low branch, so that finite-size
+    fluctuations do not tip the network into the chaotic branch, and the returned ``chi``
+    (< 1) says how far from critical it is.
     """
     if cell == "rnn":
         if not 0 < q_star < 1:
@@ -212,32 +263,40 @@ def critical_params(cell: str, *, q_star: float = 1e-3, timescale: float = 100.0
     if cell == "minimalrnn":
         if timescale <= 1:
             raise ConfigError(f"critical: timescale must be > 1 (steps), got {timescale}")
+        if input_var <= 0:
+            raise ConfigError(f"critical: input_var must be positive, got {input_var}")
         q_z = _gauss(lambda e: np.tanh(e) ** 2, 0.0, sigma_x ** 2 * input_var)
         mu_b = math.log(timescale - 1.0)  # sigmoid(mu_b) = 1 - 1/timescale
-        sig = lambda e: 1.0 / (1.0 + np.exp(-e))  # noqa: E731
-        sigma_w2, q_hidden = 1.0, q_z
-        for _ in range(500):
-            q_e = sigma_w2 * q_hidden + sigma_v ** 2 * q_z
-            eu2 = _gauss(lambda e: sig(e) ** 2, mu_b, q_e)
-            e1mu2 = _gauss(lambda e: (1 - sig(e)) ** 2, mu_b, q_e)
-            eg2 = _gauss(lambda e: (sig(e) * (1 - sig(e))) ** 2, mu_b, q_e)
-            q_hidden = q_z * e1mu2 / (1.0 - eu2)
-            new = (1.0 - eu2) / (eg2 * (q_hidden + q_z))
-            if abs(new - sigma_w2) < 1e-10 * new:
-                sigma_w2 = new
-                break
-            sigma_w2 = 0.5 * sigma_w2 + 0.5 * new
-        chi = eu2 + sigma_w2 * eg2 * (q_hidden + q_z)
-        return CriticalParams(math.sqrt(sigma_w2), sigma_v, sigma_x, mu_b, q_hidden, chi)
+        q_floor = _minimal_fixed_point(0.0, q_z, sigma_v, mu_b)[0]  # Q without recurrent weights
+
+        def below_critical(sigma_w: float) -> bool:
+            """On the low branch (its Q within 10x of q_floor; the chaotic one is 30-1000x) with chi < 1."""
+            point = _minimal_fixed_point(sigma_w ** 2, q_z, sigma_v, mu_b)
+            return point is not None and point[0] < 10.0 * q_floor and point[1] < 1.0
+
+        lo, hi = 0.0, 1.0
+        while below_critical(hi):
+            lo, hi = hi, 2.0 * hi
+            if hi > 1e6:
+                raise ConfigError(f"critical: no critical point for timescale {timescale}, sigma_v {sigma_v}")
+        for _ in range(50):  # chi on the low branch increases with sigma_w
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if below_critical(mid) else (lo, mid)
+        sigma_w = lo
+        q_hidden, chi = _minimal_fixed_point(lo * lo, q_z, sigma_v, mu_b)
+        if chi < 1.0 - 1e-3:  # the low branch ends below chi = 1: stay clear of its end
+            sigma_w = lo * (1.0 - margin)
+            q_hidden, chi = _minimal_fixed_point(sigma_w ** 2, q_z, sigma_v, mu_b)
+        return CriticalParams(float(sigma_w), sigma_v, sigma_x, mu_b, float(q_hidden), float(chi))
     raise ConfigError(f"critical initialization is defined for the rnn and minimalrnn cells, not {cell!r}")
 
 
 def critical(t: InitTarget, gen: torch.Generator, q_star: float = 1e-3, timescale: float = 100.0,
-             sigma_x: float = 1.0, sigma_v: float = 1.0, input_var: float = 1.0) -> None:
+             sigma_x: float = 1.0, sigma_v: float = 1.0, input_var: float = 1.0, margin: float = 0.1) -> None:
     if t.role not in ("ih", "zh", "hh"):
         raise ConfigError(f"critical initialization applies to recurrent weights, not {t.name}")
     p = critical_params(t.cell or "", q_star=q_star, timescale=timescale, sigma_x=sigma_x,
-                        sigma_v=sigma_v, input_var=input_var)
+                        sigma_v=sigma_v, input_var=input_var, margin=margin)
     with torch.no_grad():
         w = t.weight
         if t.role == "hh":

@@ -97,13 +97,57 @@ class SeizureNet(nn.Module):
             return self.decode(self.encode(x, mask))
         self._check(x)
         if self.input_noise.std > 0:
-            x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask))
+            x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask), mask)
             e = self.frontend(x)
         else:  # standardisation and masking, folded into the front-end where it can
             e = self.frontend.forward_raw(x, self.feature_mean, self.feature_std, mask)
         e = self.dropout(self.act_noise(e))
         h = self.dropout(self.recurrent(e))
         return self.head(h).squeeze(-1)
+
+    def uses_critical(self) -> bool:
+        return "critical" in (self.cfg.init.recurrent_input, self.cfg.init.recurrent_hidden)
+
+    def calibrate_critical(self, x: torch.Tensor, mask: torch.Tensor | None = None, seed: int = 0) -> list[float]:
+        """Re-apply the ``critical`` initializer with each recurrent layer's measured input.
+
+        The mean-field equations of :func:`seizure.models.init.critical_params` need the
+        mean square of the values entering each layer (``input_var``: the pre-activation
+        variance of ``N(0, sigma^2 / fan_in)`` weights is ``sigma^2`` times it). It is
+        measured here at init on a batch of real features ``x`` (B, T_frames, C, F), after the
+        feature standardisation, through the front-end and the layers below (inference mode:
+        no noise or dropout), and replaces the configured ``input_var``. Returns the
+        measured value per layer. ``train()`` calls this on its first batch.
+        """
+        if not self.uses_critical():
+            return []
+        from seizure.models.init import INITIALIZERS
+
+        groups = self.cfg.init.groups()
+        targets = self.init_targets()
+        gen = torch.Generator().manual_seed(seed)
+        measured = []
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                self._check(x)
+                e = self.frontend.forward_raw(x, self.feature_mean, self.feature_std, mask)
+                for li, layer in enumerate(self.recurrent.layers):
+                    var = float((e * e).mean())
+                    measured.append(var)
+                    prefix = f"recurrent.layers.{li}."
+                    for group in ("recurrent_input", "recurrent_hidden"):
+                        name, params = groups[group]
+                        if name != "critical":
+                            continue
+                        for t in targets[group]:
+                            if t.name.startswith(prefix):
+                                INITIALIZERS[name](t, gen, **{**params, "input_var": var})
+                    e = layer(e)
+        finally:
+            self.train(was_training)
+        return measured
 
     def init_targets(self) -> dict[str, list[InitTarget]]:
         """The parameters of each initializer group (see :mod:`seizure.models.init`)."""

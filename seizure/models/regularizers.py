@@ -50,16 +50,23 @@ REGULARIZERS: dict[str, Regularizer] = {
 
 
 class GaussianNoise(nn.Module):
-    """Additive zero-mean Gaussian noise in training mode; identity at inference."""
+    """Additive zero-mean Gaussian noise in training mode; identity at inference.
+
+    ``mask`` (B, C), for inputs ``x`` (B, T, C, F): noise only on present channels, so a
+    masked (absent) channel stays exactly zero.
+    """
 
     def __init__(self, std: float):
         super().__init__()
         self.std = float(std)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.std > 0:
-            return x + torch.randn_like(x) * self.std
-        return x
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if not (self.training and self.std > 0):
+            return x
+        noise = torch.randn_like(x) * self.std
+        if mask is not None:
+            noise = noise * mask.to(x.dtype)[:, None, :, None]
+        return x + noise
 
 
 def decayed_weights(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:

@@ -41,7 +41,8 @@ from seizure import checkpoint
 from seizure.errors import CheckpointError, ConfigError, SeizureError
 from seizure.fsutil import atomic_write, save_figure
 from seizure.models import build_model
-from seizure.models.regularizers import param_groups, penalty
+from seizure.models.objective import Objective
+from seizure.models.regularizers import param_groups
 from seizure.models.sparse_vd import kl_total, sparsity_report
 from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore, SplitPlan, split_plan
@@ -186,6 +187,10 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
     if state is None:
         mean, std = feature_statistics(store, train_recs, tc.normalization_seconds, tc.seed)
         model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+        if model.uses_critical():  # the mean-field solution for the input each layer really receives
+            x0, _, _, m0 = (torch.from_numpy(a) for a in sampler.load(sampler.epoch_plan(0)[0]))
+            log.info("critical initialization for measured input mean squares %s",
+                     [round(v, 4) for v in model.calibrate_critical(x0, m0, seed=tc.seed)])
     model.to(device)
     net = distributed.wrap(model, device, ranks)  # what the training step calls
     optimizer = _optimizer(model, cfg)
@@ -194,8 +199,7 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(tc, total_steps))
     pos_weight = torch.tensor(sampler.pos_weight(), device=device)
     reg = cfg.model.reg
-    l1 = reg.l1 if cfg.model.uses("l1") else 0.0
-    l2 = reg.l2 if cfg.model.uses("l2") else 0.0
+    objective = Objective.from_config(cfg.model, sampler.total_s, steps)
     svd = cfg.model.uses("sparse_vd")
 
     epoch, step, history = 0, 0, []
@@ -268,14 +272,8 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
                                               "command again to resume from last.pt", out)
                 batch = rank_share(plan[step], [c.seizure for c in plan[step]], ranks)
                 x, y, w, m = (torch.from_numpy(a).to(device) for a in sampler.load(batch))
-                logits = net(x, m)
-                per_s = torch.nn.functional.binary_cross_entropy_with_logits(
-                    logits, y, reduction="none", pos_weight=pos_weight)
-                loss, batch_loss = global_loss((per_s * w).sum(), w, ranks)
-                total = loss + penalty(model, l1, l2).to(device) if (l1 or l2) else loss
-                if svd:
-                    warm = min(1.0, (epoch * steps + step + 1) / max(1, reg.sparse_vd_kl_warmup_epochs * steps))
-                    total = total + reg.sparse_vd_kl_weight * warm * kl_total(model).to(device) / sampler.total_s
+                loss, batch_loss = global_loss(objective.weighted_sum(net(x, m), y, w, pos_weight), w, ranks)
+                total = objective.regularized(model, loss, epoch * steps + step)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 if tc.grad_clip > 0:
