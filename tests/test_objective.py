@@ -13,6 +13,7 @@ import torch
 from seizure.models import ModelConfig, RegularizerConfig, build_model
 from seizure.models.objective import Objective
 from seizure.models.sparse_vd import K1, K2, K3, svd_modules
+from seizure.store import split_plan
 from seizure.training.config import load_config
 from seizure.training.loop import train
 from seizure.training import loop
@@ -96,7 +97,8 @@ def test_train_minimises_the_objective_with_the_configured_penalties(tmp_path, m
                              "model.reg.sparse_vd_kl_warmup_epochs=1"])
     train(store, tmp_path / "out", cfg)
     assert [s[1] for s in seen] == [0, 1, 2, 3]
-    total_s = loop.CropSampler(loop.FeatureStore(store), loop.FeatureStore(store).records("train"), cfg.train).total_s
+    fs = loop.FeatureStore(store)  # the seconds that train: the split plan's fit part (train minus the tuning carve)
+    total_s = loop.CropSampler(fs, split_plan(fs, record=False).fit, cfg.train).total_s
     for objective, step, extra, l1_sum, l2_sum, kl in seen:
         assert (objective.l1, objective.l2, objective.kl_weight) == (0.001, 0.01, 0.5)
         expected = 0.001 * l1_sum + 0.01 * l2_sum + 0.5 * min(1.0, (step + 1) / 4) * kl / total_s
