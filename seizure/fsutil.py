@@ -40,7 +40,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
 
 def temp_path(path: str | Path, suffix: str = "") -> Path:
-    """A new empty temporary file beside ``path`` (``.NAME.XXXX.tmpSUFFIX``: never trusted,
+    """A new empty temporary file beside ``path`` (``.NAME.<random>.tmpSUFFIX``: never trusted,
     removed by the writer's next run); :func:`commit` renames it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -139,6 +139,7 @@ def test_official_szcore_evaluation_scores_our_output_as_seizure_evaluate_does(p
                                             reason="the szcore extra is not installed (pip install 'seizure[szcore]')")
     root, _, out, report = pipeline
     result = szcore_evaluation.evaluate_dataset(root, out, tmp_path / "szcore.json")
+    assert {"event_results", "sample_results"} <= set(result), "szcore-evaluation returned no results"
     szcore = report["methods"]["szcore"]
     for ours, key in ((szcore["per_subject_mean"], "event_results"),
                       (szcore["sample"]["per_subject_mean"], "sample_results")):
