@@ -200,3 +200,26 @@ def test_equal_fa_points_meet_their_target_on_the_tuning_split(no_eval_study):
     for p in report["equal_fa"]:
         OperatingPoint(**p["operating_point"])
         assert p["tune_fa_per_24h"] <= p["target_fa_per_24h"] or not p["tune_target_reached"]
+
+
+def test_seizure_train_on_a_store_without_eval_selects_on_the_carve(no_eval_store, tmp_path, capsys):
+    import argparse
+
+    from seizure.commands import train as command
+    from test_study import TINY_BASE
+
+    base = tmp_path / "tiny.toml"
+    base.write_text(TINY_BASE)
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", str(no_eval_store.root), str(tmp_path / "out"), "--config", str(base)])
+    args.quiet = True
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    tuning = read_tuning(no_eval_store.root)
+    assert "selected on tune (" in out and "score this model on dev" in out
+    summary = checkpoint.load(tmp_path / "out" / "best.pt").summary
+    assert summary["splits"]["tuning"] == tuning and summary["splits"]["score"] == "dev"
+    tuned = {r.rec_id for r in no_eval_store.records("train") if r.patient in tuning["patients"]}
+    assert summary["dev_hours"] == pytest.approx(
+        sum(r.n_seconds for r in no_eval_store.records("train") if r.rec_id in tuned) / 3600)

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     op = result.operating_point
     print(f"epochs run: {s.get('epochs_run')}, best epoch: {s.get('best_epoch')}")
     splits = s.get("splits", {})
-    print(f"selected on {splits.get('tune', 'dev')} ({s.get('dev_hours', 0):.2f} h, {s.get('dev_seizures', 0)} seizures): sensitivity "
-          f"{100 * s.get('dev_sensitivity', 0):.1f}% at {s.get('dev_fa_per_24h', 0):.2f} FA/24h "
+    print(f"selected on {splits.get('tune', 'dev')} ({s.get('dev_hours', 0):.2f} h, {s.get('dev_seizures', 0)} "
+          f"seizures): sensitivity {100 * s.get('dev_sensitivity', 0):.1f}% at {s.get('dev_fa_per_24h', 0):.2f} FA/24h "
           f"({s.get('method')}, target {s.get('target_fa_per_24h')})")
     if splits.get("tuning"):
         t = splits["tuning"]
