@@ -64,3 +64,25 @@ def test_a_model_traced_for_one_length_only_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="traced for one length and cannot be exported"):
         export(model, "torchscript", tmp_path / "m.ts")
     assert not (tmp_path / "m.ts").exists() and not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", pytest.param("onnx", marks=pytest.mark.skipif(not HAS_ONNX,
+                                                                                             reason=ONNX_REASON))])
+def test_the_pooled_front_end_exports_too(tmp_path, fmt):
+    """The demo's channel-pooled front-end (masked max and mean over channels) through both formats."""
+    edf = write_recording(tmp_path / "rec.edf", seconds=150.0, burst=(60.0, 90.0))
+    model = make_checkpoint(tmp_path / "model.pt", overrides=[*TINY, "model.frontend=pooled",
+                                                               "model.conv1d_kernel=1", "model.conv1d_stride=1"])
+    ckpt = checkpoint.load(model)
+    result = score_recording(ckpt, edf, tmp_path / "out")
+    out = tmp_path / f"model.{'onnx' if fmt == 'onnx' else 'ts'}"
+    export(model, fmt, out)
+    proc = process_edf(edf, ckpt.recipe)
+    mask = proc.mask.copy()
+    np.testing.assert_allclose(ExportedModel(out).predict(proc.features, mask), result.probs, atol=1e-4, rtol=0)
+    mask[[0, 5]] = False  # missing channels: left out of the pooling, as in the checkpoint
+    expected = checkpoint.load(model)
+    from seizure.evaluation import probabilities
+
+    ref = probabilities(expected.model, [proc.features], expected.frames_per_s, mask, expected.config.train)
+    np.testing.assert_allclose(ExportedModel(out).predict(proc.features, mask), ref, atol=1e-4, rtol=0)

@@ -176,3 +176,19 @@ def test_analysis_windows_equal_those_of_the_reflected_signal(fs, fps, win, seco
     padded = np.pad(x, ((0, 0), (left, right)), mode="reflect")
     expected = np.stack([padded[:, b + left:b + left + win] for b in begin], axis=1)
     np.testing.assert_array_equal(F._frames(x, fs, fps, win), expected)
+
+
+@pytest.mark.parametrize("name, params", [("lfcc", {"frames_per_s": 5, "window_s": 0.4}), ("spectrogram", {}),
+                                          ("raw", {})])
+def test_apply_gain_equals_the_features_of_the_scaled_signal(name, params):
+    """Gain jitter in training: the feature's own rule gives the features of a louder or quieter channel."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 250 * 20)).astype(np.float32) * 20
+    gain_db = np.array([6.0, -4.5, 0.0])
+    feat = F.get(name)
+    scaled = feat.compute(x * (10 ** (gain_db / 20))[:, None].astype(np.float32), 250.0, params)
+    shifted = feat.compute(x, 250.0, params)
+    feat.apply_gain(shifted, gain_db, params)
+    assert np.allclose(shifted, scaled, rtol=1e-4, atol=2e-3)
+    unchanged = feat.compute(x, 250.0, params)
+    assert name == "raw" or not np.allclose(unchanged[:, 0], scaled[:, 0], atol=1e-2)  # the gain did matter

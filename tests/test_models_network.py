@@ -16,7 +16,7 @@ SMALL = dict(conv2d_channels=(4,), embed_dim=8, hidden_size=8)
 
 def test_registries():
     assert sorted(CELLS) == ["gru", "lstm", "minimalrnn", "rnn"]
-    assert sorted(FRONTENDS) == ["cnn1d", "cnn2d"]
+    assert sorted(FRONTENDS) == ["cnn1d", "cnn2d", "pooled"]
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -178,3 +178,41 @@ def test_channels_last_max_pool_equals_torch(shape):
     for kernel in ((2, 2), (1, 2), (3, 1)):
         expected = nn.MaxPool2d(kernel, ceil_mode=True)(x)
         assert torch.equal(MaxPoolChannelsLast(kernel)(x), expected)
+
+
+POOLED = ModelConfig(frontend="pooled", conv2d_channels=(6,), conv1d_kernel=5, conv1d_stride=5, embed_dim=8,
+                     hidden_size=8, cell="gru")
+
+
+def test_pooled_frontend_ignores_missing_channels_and_their_order():
+    """One encoder for every channel, max and mean over the usable ones: a masked channel's
+    values never matter, the channels' order does not, and training and inference agree."""
+    torch.manual_seed(0)
+    model = build_model(POOLED, 22, 26, 5)
+    model.set_normalization(torch.randn(26), torch.rand(26) + 0.5)
+    x = torch.randn(2, 40, 22, 26)
+    mask = torch.ones(2, 22)
+    mask[1, [3, 4, 17]] = 0
+    model.eval()
+    with torch.no_grad():
+        out = model(x, mask)
+        junk = x.clone()
+        junk[1, :, [3, 4, 17]] = 1e3
+        assert torch.equal(model(junk, mask), out)
+        perm = torch.randperm(22)
+        assert torch.allclose(model(x[:, :, perm], mask[:, perm]), out, atol=1e-5)
+        e = model.frontend.forward_raw(x, model.feature_mean, model.feature_std, mask)
+        assert e.shape == (2, 8, 16)
+        assert torch.allclose(model.decode(model.encode(x, mask)), model.head(model.recurrent(e)).squeeze(-1))
+        # every channel masked: finite zeros, not -inf
+        none = model.frontend.forward_raw(x, model.feature_mean, model.feature_std, torch.zeros(2, 22))
+        assert torch.isfinite(none).all()
+
+
+def test_pooled_frontend_refuses_windows_that_straddle_seconds():
+    import dataclasses
+
+    with pytest.raises(ConfigError, match="conv1d_kernel == conv1d_stride"):
+        build_model(dataclasses.replace(POOLED, conv1d_kernel=7), 22, 26, 5)
+    with pytest.raises(ConfigError, match="must divide"):
+        build_model(dataclasses.replace(POOLED, conv1d_kernel=3, conv1d_stride=3), 22, 26, 5)

@@ -301,3 +301,44 @@ def test_operating_point_plateau_middle_leaves_the_conservative_end():
     plateau = [t for t in (np.arange(100) + 0.5) / 100 if 0.3 < t < 0.95]  # 0.305 .. 0.945
     assert op_mid.threshold == pytest.approx(plateau[(len(plateau) - 1) // 2])
     assert 0.55 < op_mid.threshold < 0.7
+
+
+def test_gain_jitter_moves_only_what_a_gain_moves(store):
+    """Amplitude jitter: per-crop and per-channel gains, drawn per (seed, epoch); off draws nothing."""
+    from seizure.preprocess import features
+
+    recs = store.records("train")
+    base = dict(seed=2, batch_size=4, crop_s=30, steps_per_epoch=3)
+    off = CropSampler(store, recs, TrainConfig(**base))
+    on = CropSampler(store, recs, TrainConfig(**base, amplitude_jitter_db=6.0, channel_jitter_db=2.0))
+    assert all(c.gain_db == () for b in off.epoch_plan(0) for c in b)
+    plan = on.epoch_plan(0)
+    assert plan == on.epoch_plan(0) and plan != on.epoch_plan(1)
+    gains = np.array([c.gain_db for b in plan for c in b])
+    assert gains.shape == (12, len(TCP)) and gains.std() > 1.0
+    assert gains.std(axis=1).mean() < gains.mean(axis=1).std()  # the common per-crop part dominates
+    plain = [_without_gain(c) for c in plan[0]]
+    x_on, y_on, w_on, m_on = on.load(plan[0])
+    x_off, y_off, _, _ = off.load(plain)
+    assert np.array_equal(y_on, y_off)
+    expected = x_off.copy()
+    for i, c in enumerate(plan[0]):
+        n = int(w_on[i].sum()) * FPS
+        features.get(RECIPE.feature).apply_gain(expected[i, :n], np.asarray(c.gain_db), RECIPE.feature_params)
+    assert np.allclose(x_on, expected) and not np.allclose(x_on, x_off)
+
+
+def _without_gain(crop):
+    import dataclasses
+
+    return dataclasses.replace(crop, gain_db=())
+
+
+def test_min_steps_per_epoch_floors_a_small_training_set(store):
+    recs = store.records("train")
+    one_pass = CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60)).steps_per_epoch
+    assert CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60, min_steps_per_epoch=one_pass + 7)
+                       ).steps_per_epoch == one_pass + 7
+    assert CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60, min_steps_per_epoch=1)).steps_per_epoch == one_pass
+    assert CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60, steps_per_epoch=2,
+                                                min_steps_per_epoch=50)).steps_per_epoch == 2

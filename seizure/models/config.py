@@ -121,6 +121,12 @@ class ModelConfig:
     ``cnn1d`` (raw waveform): the same strided temporal convolutions on every channel
     (``cnn1d_channels``, ``cnn1d_kernel``, ``cnn1d_strides``), a max over each second,
     then a linear map of all channels to ``embed_dim``.
+    ``pooled`` (LFCC or spectrogram frames): one encoder for every channel, with shared
+    weights (``conv2d_channels`` linear layers over each channel's feature vector, then a
+    window of ``conv1d_kernel == conv1d_stride`` frames to ``embed_dim``, a max over each
+    second), then the max and the mean over the usable channels: ``2 * embed_dim`` values
+    per second. ``conv2d_kernel``, ``conv2d_stride``, ``conv2d_padding`` and ``conv2d_pool``
+    are not used.
     """
 
     frontend: str = "cnn2d"

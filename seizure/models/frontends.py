@@ -148,8 +148,8 @@ class CNN2d(nn.Module):
         # frames after a second's end that its embedding depends on
         self.lookahead_frames = self.pad[1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: standardised, masked features (B, T_frames, C, F)."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x``: standardised, masked features (B, T_frames, C, F); ``mask`` unused (zeros already)."""
         b, t, c, f = x.shape
         if self.pointwise:
             conv = self.blocks[0]
@@ -330,7 +330,7 @@ class CNN1d(nn.Module):
         """Encoded frames (B, T, C) -> (B, T_seconds, embed_dim)."""
         return self.forward(z[..., None])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         b, t, c, _ = x.shape
         n_s = t // self.frames_per_s
         y = x[:, : n_s * self.frames_per_s, :, 0].transpose(1, 2).reshape(b * c, 1, -1)
@@ -341,7 +341,79 @@ class CNN1d(nn.Module):
         return self.act(self.mix(y))
 
 
+class ChannelPooled(nn.Module):
+    """One encoder for every channel (shared weights), pooled over the usable channels.
+
+    Per channel: the standardised feature vector of each frame through ``conv2d_channels``
+    linear layers (a 1 x F kernel per layer, as ``cnn2d``'s pointwise first block), then a
+    temporal convolution over ``conv1d_kernel == conv1d_stride`` frames to ``embed_dim``
+    values and a max over each second. Then, per second, the max and the mean of those
+    values over the channels the mask keeps: ``2 * embed_dim`` values, whatever the number
+    of channels or which ones are missing. A seizure seen on one channel trains the
+    detector of every channel, and a focal onset is found wherever it starts (the
+    inductive bias of channel-pooled band-power detectors). The spatial pattern is lost
+    beyond what max and mean keep. Each second's values depend only on its own frames, so
+    :meth:`encode` does all the work at inference and :meth:`decode` passes rows through.
+    """
+
+    def __init__(self, n_channels: int, n_features: int, frames_per_s: int, cfg: ModelConfig):
+        super().__init__()
+        k, st = cfg.conv1d_kernel, cfg.conv1d_stride
+        if k != st:
+            raise ConfigError(f"model.frontend 'pooled' needs conv1d_kernel == conv1d_stride (windows that "
+                              f"tile each second), got {k} and {st}")
+        if frames_per_s % st:
+            raise ConfigError(f"model.conv1d_stride ({st}) must divide the store's frames_per_s ({frames_per_s})")
+        self.frames_per_s, self.per_s, self.step = frames_per_s, frames_per_s // st, st
+        layers: list[nn.Module] = []
+        width = n_features
+        for out in cfg.conv2d_channels:
+            layers += [nn.Linear(width, out), activation(cfg.activation)]
+            width = out
+        self.per_frame = nn.Sequential(*layers)
+        self.temporal = nn.Linear(st * width, cfg.embed_dim)  # one window of `st` frames
+        self.act = activation(cfg.activation)
+        self.output_size = 2 * cfg.embed_dim
+        self.lookahead_frames = 0
+
+    @property
+    def encode_step(self) -> int:
+        return self.frames_per_s  # one row per second
+
+    @property
+    def encoded_dim(self) -> int:
+        return self.output_size
+
+    def forward_raw(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                    mask: torch.Tensor | None) -> torch.Tensor:
+        return self.forward(standardise(x, mean, std, mask), mask)
+
+    def encode(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+               mask: torch.Tensor | None) -> torch.Tensor:
+        return self.forward_raw(x, mean, std, mask)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x``: standardised, masked features (B, T_frames, C, F) -> (B, T_seconds, 2 * embed_dim)."""
+        b, t, c, _ = x.shape
+        n_s = t // self.frames_per_s
+        y = self.per_frame(x[:, : n_s * self.frames_per_s])             # (B, T, C, D)
+        y = y.reshape(b, n_s * self.per_s, self.step, c, -1).transpose(2, 3)
+        y = self.act(self.temporal(y.reshape(b, n_s * self.per_s, c, -1)))  # (B, n_s * per_s, C, E)
+        y = y.reshape(b, n_s, self.per_s, c, -1).amax(dim=2)              # (B, n_s, C, E)
+        if mask is None:
+            return torch.cat([y.amax(dim=2), y.mean(dim=2)], dim=-1)
+        keep = mask.to(y.dtype)[:, None, :, None]                         # (B, 1, C, 1)
+        n = keep.sum(dim=2).clamp_min(1.0)
+        top = y.masked_fill(keep == 0, float("-inf")).amax(dim=2)
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # no usable channel: 0
+        return torch.cat([top, (y * keep).sum(dim=2) / n], dim=-1)
+
+
 FRONTENDS: dict[str, type[nn.Module]] = {
     "cnn2d": CNN2d,
     "cnn1d": CNN1d,
+    "pooled": ChannelPooled,
 }

@@ -98,7 +98,7 @@ class SeizureNet(nn.Module):
         self._check(x)
         if self.input_noise.std > 0:
             x = self.input_noise(standardise(x, self.feature_mean, self.feature_std, mask), mask)
-            e = self.frontend(x)
+            e = self.frontend(x, mask)
         else:  # standardisation and masking, folded into the front-end where it can
             e = self.frontend.forward_raw(x, self.feature_mean, self.feature_std, mask)
         e = self.dropout(self.act_noise(e))

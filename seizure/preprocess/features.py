@@ -104,6 +104,11 @@ class Feature(abc.ABC):
     def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
         """Features of ``x`` (channels, samples): (frames, channels, n_features) float32."""
 
+    @abc.abstractmethod
+    def apply_gain(self, x: np.ndarray, gain_db: np.ndarray, params: Mapping[str, Any] | None = None) -> None:
+        """In place: ``x`` (frames, channels, n_features) becomes the features of the same
+        signal with each channel scaled by ``gain_db`` (channels,) decibels of amplitude."""
+
 
 class Raw(Feature):
     """The montaged waveform, one frame per sample."""
@@ -129,6 +134,9 @@ class Raw(Feature):
         fs = _whole_hz(fs_hz)
         n = (x.shape[1] // fs) * fs
         return np.ascontiguousarray(x[:, :n].T, dtype=np.float32)[:, :, None]
+
+    def apply_gain(self, x: np.ndarray, gain_db: np.ndarray, params: Mapping[str, Any] | None = None) -> None:
+        x *= (10.0 ** (np.asarray(gain_db, dtype=np.float32) / 20.0))[:, None]
 
 
 class Lfcc(Feature):
@@ -169,6 +177,12 @@ class Lfcc(Feature):
         p = self.resolve(params)  # accel <- delta <- differential energy <- frame energies <- windows
         frames = p["diff_energy_frames"] // 2 + p["delta_frames"] // 2 + p["accel_frames"] // 2
         return _ceil_s(frames / p["frames_per_s"] + _overhang_s(p))
+
+    def apply_gain(self, x: np.ndarray, gain_db: np.ndarray, params: Mapping[str, Any] | None = None) -> None:
+        # Only the log frame energy moves: the cepstra c1.. are DCT terms orthogonal to a constant
+        # log-spectrum offset, the differential energy and the derivatives are differences.
+        nc = self.resolve(params)["n_cepstra"]
+        x[..., nc] += np.asarray(gain_db, dtype=np.float32) * np.float32(_LOG_POWER_PER_DB)
 
     def compute(self, x: np.ndarray, fs_hz: float, params: Mapping[str, Any] | None = None) -> np.ndarray:
         # Many small matrix products: BLAS threads only contend (10x slower on a busy machine).
@@ -323,6 +337,12 @@ class Spectrogram(Feature):
         power *= 2.0 / (fs * float(np.sum(window ** 2)))  # one-sided PSD, uV^2/Hz
         out = np.log(power @ weights.T + POWER_FLOOR).astype(np.float32)
         return np.ascontiguousarray(out.transpose(1, 0, 2))
+
+    def apply_gain(self, x: np.ndarray, gain_db: np.ndarray, params: Mapping[str, Any] | None = None) -> None:
+        x += (np.asarray(gain_db, dtype=np.float32) * np.float32(_LOG_POWER_PER_DB))[:, None]
+
+
+_LOG_POWER_PER_DB = math.log(10.0) / 10.0  # natural-log power per dB of amplitude (20 log10 a)
 
 
 FEATURES: dict[str, Feature] = {f.name: f for f in (Lfcc(), Raw(), Spectrogram())}

@@ -29,7 +29,13 @@ class TrainConfig:
     1..``channel_dropout_max`` random channels (``channels``), or either (``both``).
     ``schedule``: ``cosine`` (linear warm-up then cosine decay to 0), ``onecycle``,
     ``inverse_time`` (Keras ``decay``: ``lr / (1 + lr_decay * step)``) or ``constant``.
-    ``steps_per_epoch`` 0 means one pass over the training seconds. ``max_minutes`` > 0
+    ``amplitude_jitter_db`` and ``channel_jitter_db``: standard deviations (dB of amplitude)
+    of a random gain per crop and of an extra one per channel, applied to the features as
+    the feature's own gain rule says (for LFCC, the log energy): another lab's or patient's
+    amplitudes, and electrode impedances, without new data.
+    ``steps_per_epoch`` 0 means one pass over the training seconds, but at least
+    ``min_steps_per_epoch`` steps (a small training set still gets that many updates).
+    ``max_minutes`` > 0
     stops training early when the time is up (the run is then not reproducible step for
     step). ``ema_decay`` > 0 keeps an exponential moving average of the weights (updated
     every step); dev evaluation, model selection and ``best.pt`` then use the averaged
@@ -47,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     epochs: int = 20
     steps_per_epoch: int = 0
+    min_steps_per_epoch: int = 0
     batch_size: int = 16
     crop_s: int = 120
     balance: Literal["crops", "weighted_loss", "none"] = "crops"
@@ -55,6 +62,8 @@ class TrainConfig:
     channel_dropout: float = 0.0
     channel_dropout_mode: Literal["channels", "chain", "both"] = "both"
     channel_dropout_max: int = 4
+    amplitude_jitter_db: float = 0.0
+    channel_jitter_db: float = 0.0
     optimizer: Literal["adam", "adamw"] = "adamw"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -81,7 +90,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("steps_per_epoch", "threads", "eval_context_s"):
+        for name in ("steps_per_epoch", "min_steps_per_epoch", "threads", "eval_context_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -93,7 +102,7 @@ class TrainConfig:
             raise ValueError(f"train.tuning_fraction must be in (0, 1), got {self.tuning_fraction}")
         if self.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {self.lr}")
-        for name in ("pos_weight", "lr_decay", "grad_clip", "max_minutes"):
+        for name in ("pos_weight", "lr_decay", "grad_clip", "max_minutes", "amplitude_jitter_db", "channel_jitter_db"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):

@@ -1,4 +1,4 @@
-"""Crops of training recordings: class balance, channel dropout, a reproducible plan per epoch.
+"""Crops of training recordings: class balance, channel dropout, gain jitter, a reproducible plan per epoch.
 
 The plan of epoch ``e`` depends only on ``(seed, e)`` (numpy ``SeedSequence``), so a run
 resumed at ``(epoch, step)`` draws exactly the crops the uninterrupted run would have.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seizure.preprocess import features
 from seizure.preprocess.montage import get_montage
 from seizure.store import FeatureStore, RecordMeta
 from seizure.training.config import TrainConfig
@@ -20,6 +21,7 @@ class Crop:
     start_s: int
     drop: tuple[int, ...]  # channels removed by channel dropout
     seizure: bool = False  # drawn around a seizure second (balance = crops)
+    gain_db: tuple[float, ...] = ()  # per-channel amplitude gain (gain jitter), empty: none
 
 
 class CropSampler:
@@ -42,12 +44,13 @@ class CropSampler:
         self.chains = [tuple(names.index(c) for c in chain) for chain in get_montage(store.recipe.montage).chains.values()
                        if all(c in names for c in chain)]
         self._features: dict[int, np.ndarray] = {}
+        self._feature = features.get(store.recipe.feature)
 
     @property
     def steps_per_epoch(self) -> int:
         if self.cfg.steps_per_epoch:
             return self.cfg.steps_per_epoch
-        return max(1, -(-self.total_s // (self.cfg.crop_s * self.cfg.batch_size)))
+        return max(1, self.cfg.min_steps_per_epoch, -(-self.total_s // (self.cfg.crop_s * self.cfg.batch_size)))
 
     def pos_weight(self) -> float:
         """Weight of seizure seconds in the loss (1 unless ``balance = weighted_loss``)."""
@@ -75,9 +78,18 @@ class CropSampler:
                 rec = int(rng.choice(len(self.records), p=weights))
                 start = int(rng.integers(max(1, self.n_seconds[rec] - crop + 1)))
             start = int(np.clip(start, 0, max(0, self.n_seconds[rec] - crop)))
-            crops.append(Crop(rec, start, self._drop(rng, rec), bool(is_seiz)))
+            crops.append(Crop(rec, start, self._drop(rng, rec), bool(is_seiz), self._gain(rng)))
         b = self.cfg.batch_size
         return [crops[i:i + b] for i in range(0, n, b)]
+
+    def _gain(self, rng: np.random.Generator) -> tuple[float, ...]:
+        """Per-channel gains in dB (none drawn when both jitters are 0: earlier plans stay identical)."""
+        cfg = self.cfg
+        if cfg.amplitude_jitter_db <= 0 and cfg.channel_jitter_db <= 0:
+            return ()
+        common = rng.normal(0.0, cfg.amplitude_jitter_db) if cfg.amplitude_jitter_db > 0 else 0.0
+        per = rng.normal(0.0, cfg.channel_jitter_db, len(self.store.channels)) if cfg.channel_jitter_db > 0 else 0.0
+        return tuple(float(g) for g in np.broadcast_to(common + per, (len(self.store.channels),)))
 
     def _drop(self, rng: np.random.Generator, rec: int) -> tuple[int, ...]:
         cfg = self.cfg
@@ -109,6 +121,8 @@ class CropSampler:
             n = int(min(crop, self.n_seconds[cr.record] - cr.start_s))
             feats = self._feats(cr.record)
             x[i, : n * fps] = feats[cr.start_s * fps:(cr.start_s + n) * fps]
+            if cr.gain_db:
+                self._feature.apply_gain(x[i, : n * fps], np.asarray(cr.gain_db), self.store.recipe.feature_params)
             y[i, :n] = self.labels[cr.record][cr.start_s:cr.start_s + n]
             w[i, :n] = 1.0
             mask = self.masks[cr.record].copy()
