@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. train.seed=1 (repeatable)")
     parser.add_argument("--no-default", action="store_true", help="skip the train-on-default column")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the fitted baseline (e.g. for extra training seeds: its fit does not depend on them)")
     parser.add_argument("--rules", nargs="+", choices=("high", "middle"), default=None,
                         help="operating-point rules (postprocess.plateau) to report (default: the config's)")
     parser.add_argument("--work", default="/tmp/bench_shift", help="where corpora, stores and models go (reused)")
@@ -201,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     tag = "demo" if not args.overrides else "cfg" + hashlib.sha256(
         json.dumps([args.config, args.overrides]).encode()).hexdigest()[:8]
-    bp = baseline_module()
+    bp = None if args.no_baseline else baseline_module()
     print(f"config {args.config} {' '.join(args.overrides)}; corpora {args.hours:g} h, "
           f"split shares {shares or 'per profile'}; work {work}")
-    print(f"fitted band-power baseline: {'present' if bp else f'absent ({BASELINE_MODULE} is not importable)'}")
+    print(f"fitted band-power baseline: {'present' if bp else 'skipped (--no-baseline)' if args.no_baseline else f'absent ({BASELINE_MODULE} is not importable)'}")
 
     default_ckpt = None
     if not args.no_default:

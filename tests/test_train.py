@@ -342,3 +342,4 @@ def test_min_steps_per_epoch_floors_a_small_training_set(store):
     assert CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60, min_steps_per_epoch=1)).steps_per_epoch == one_pass
     assert CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60, steps_per_epoch=2,
                                                 min_steps_per_epoch=50)).steps_per_epoch == 2
+
