@@ -184,11 +184,14 @@ POOLED = ModelConfig(frontend="pooled", conv2d_channels=(6,), conv1d_kernel=5, c
                      hidden_size=8, cell="gru")
 
 
-def test_pooled_frontend_ignores_missing_channels_and_their_order():
+@pytest.mark.parametrize("context_s", [0, 5])
+def test_pooled_frontend_ignores_missing_channels_and_their_order(context_s):
     """One encoder for every channel, max and mean over the usable ones: a masked channel's
     values never matter, the channels' order does not, and training and inference agree."""
+    import dataclasses
+
     torch.manual_seed(0)
-    model = build_model(POOLED, 22, 26, 5)
+    model = build_model(dataclasses.replace(POOLED, channel_context_s=context_s), 22, 26, 5)
     model.set_normalization(torch.randn(26), torch.rand(26) + 0.5)
     x = torch.randn(2, 40, 22, 26)
     mask = torch.ones(2, 22)
@@ -216,3 +219,5 @@ def test_pooled_frontend_refuses_windows_that_straddle_seconds():
         build_model(dataclasses.replace(POOLED, conv1d_kernel=7), 22, 26, 5)
     with pytest.raises(ConfigError, match="must divide"):
         build_model(dataclasses.replace(POOLED, conv1d_kernel=3, conv1d_stride=3), 22, 26, 5)
+    with pytest.raises(ValueError, match="channel_context_s must be 0 or an odd"):
+        dataclasses.replace(POOLED, channel_context_s=4)

@@ -125,8 +125,10 @@ class ModelConfig:
     weights (``conv2d_channels`` linear layers over each channel's feature vector, then a
     window of ``conv1d_kernel == conv1d_stride`` frames to ``embed_dim``, a max over each
     second), then the max and the mean over the usable channels: ``2 * embed_dim`` values
-    per second. ``conv2d_kernel``, ``conv2d_stride``, ``conv2d_padding`` and ``conv2d_pool``
-    are not used.
+    per second. ``channel_context_s`` > 0 (odd) adds, per channel and before the pooling, a
+    convolution over that many seconds of its embeddings (centred, residual), so that
+    each channel's values can compare a second with its neighbours. ``conv2d_kernel``,
+    ``conv2d_stride``, ``conv2d_padding`` and ``conv2d_pool`` are not used.
     """
 
     frontend: str = "cnn2d"
@@ -142,6 +144,7 @@ class ModelConfig:
     cnn1d_channels: tuple[int, ...] = (16, 32, 32)
     cnn1d_kernel: int = 7
     cnn1d_strides: tuple[int, ...] = (5, 5, 2)
+    channel_context_s: int = 0
     cell: str = "lstm"
     hidden_size: int = 128
     num_layers: int = 1
@@ -166,6 +169,10 @@ class ModelConfig:
                 raise ValueError(f"{name} must hold at most {max_len} entries, got {len(value)}")
             if not all(1 <= v <= limit for v in value):
                 raise ValueError(f"{name} must hold integers from 1 to {limit}, got {_short(value)}")
+        if not (0 <= self.channel_context_s <= 301 and self.channel_context_s % 2 in (0, 1)) or (
+                self.channel_context_s and self.channel_context_s % 2 == 0):
+            raise ValueError(f"channel_context_s must be 0 or an odd number of seconds up to 301, "
+                             f"got {_show(self.channel_context_s)}")
         if len(self.cnn1d_channels) != len(self.cnn1d_strides):
             raise ValueError(f"cnn1d_channels ({len(self.cnn1d_channels)} layers) and cnn1d_strides "
                              f"({len(self.cnn1d_strides)}) must have the same length")

@@ -346,14 +346,15 @@ class ChannelPooled(nn.Module):
 
     Per channel: the standardised feature vector of each frame through ``conv2d_channels``
     linear layers (a 1 x F kernel per layer, as ``cnn2d``'s pointwise first block), then a
-    temporal convolution over ``conv1d_kernel == conv1d_stride`` frames to ``embed_dim``
-    values and a max over each second. Then, per second, the max and the mean of those
-    values over the channels the mask keeps: ``2 * embed_dim`` values, whatever the number
-    of channels or which ones are missing. A seizure seen on one channel trains the
-    detector of every channel, and a focal onset is found wherever it starts (the
-    inductive bias of channel-pooled band-power detectors). The spatial pattern is lost
-    beyond what max and mean keep. Each second's values depend only on its own frames, so
-    :meth:`encode` does all the work at inference and :meth:`decode` passes rows through.
+    temporal window of ``conv1d_kernel == conv1d_stride`` frames to ``embed_dim`` values and
+    a max over each second; optionally (``channel_context_s``) a residual convolution over
+    that many seconds of each channel's embeddings. Then, per second, the max and the mean
+    of those values over the channels the mask keeps: ``2 * embed_dim`` values, whatever the
+    number of channels or which ones are missing. A seizure seen on one channel trains the
+    detector of every channel, and a focal onset is found wherever it starts (the inductive
+    bias of channel-pooled band-power detectors); the spatial pattern is lost beyond what
+    max and mean keep. At inference :meth:`encode` gives each second's per-channel
+    embeddings and the channel mask, :meth:`decode` the context and the pooling.
     """
 
     def __init__(self, n_channels: int, n_features: int, frames_per_s: int, cfg: ModelConfig):
@@ -364,6 +365,7 @@ class ChannelPooled(nn.Module):
                               f"tile each second), got {k} and {st}")
         if frames_per_s % st:
             raise ConfigError(f"model.conv1d_stride ({st}) must divide the store's frames_per_s ({frames_per_s})")
+        self.n_channels, self.embed = n_channels, cfg.embed_dim
         self.frames_per_s, self.per_s, self.step = frames_per_s, frames_per_s // st, st
         layers: list[nn.Module] = []
         width = n_features
@@ -373,8 +375,10 @@ class ChannelPooled(nn.Module):
         self.per_frame = nn.Sequential(*layers)
         self.temporal = nn.Linear(st * width, cfg.embed_dim)  # one window of `st` frames
         self.act = activation(cfg.activation)
+        ctx = cfg.channel_context_s
+        self.context = nn.Conv1d(cfg.embed_dim, cfg.embed_dim, ctx, padding=ctx // 2) if ctx else None
         self.output_size = 2 * cfg.embed_dim
-        self.lookahead_frames = 0
+        self.lookahead_frames = (ctx // 2) * frames_per_s
 
     @property
     def encode_step(self) -> int:
@@ -382,7 +386,7 @@ class ChannelPooled(nn.Module):
 
     @property
     def encoded_dim(self) -> int:
-        return self.output_size
+        return self.n_channels * (self.embed + 1)  # embeddings, then the mask
 
     def forward_raw(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
                     mask: torch.Tensor | None) -> torch.Tensor:
@@ -390,19 +394,35 @@ class ChannelPooled(nn.Module):
 
     def encode(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
                mask: torch.Tensor | None) -> torch.Tensor:
-        return self.forward_raw(x, mean, std, mask)
+        y = self._embed(standardise(x, mean, std, mask))                    # (B, n_s, C, E)
+        b, n_s, c, _ = y.shape
+        keep = (torch.ones(b, c, dtype=y.dtype, device=y.device) if mask is None else mask.to(y.dtype))
+        return torch.cat([y.reshape(b, n_s, -1), keep[:, None].expand(b, n_s, c)], dim=-1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return z
+        b, n_s, _ = z.shape
+        c = self.n_channels
+        return self._pool(z[..., : c * self.embed].reshape(b, n_s, c, self.embed), z[:, 0, c * self.embed:])
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x``: standardised, masked features (B, T_frames, C, F) -> (B, T_seconds, 2 * embed_dim)."""
+        return self._pool(self._embed(x), mask)
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-channel embeddings of each second (B, n_s, C, E)."""
         b, t, c, _ = x.shape
         n_s = t // self.frames_per_s
         y = self.per_frame(x[:, : n_s * self.frames_per_s])             # (B, T, C, D)
         y = y.reshape(b, n_s * self.per_s, self.step, c, -1).transpose(2, 3)
         y = self.act(self.temporal(y.reshape(b, n_s * self.per_s, c, -1)))  # (B, n_s * per_s, C, E)
-        y = y.reshape(b, n_s, self.per_s, c, -1).amax(dim=2)              # (B, n_s, C, E)
+        return y.reshape(b, n_s, self.per_s, c, -1).amax(dim=2)
+
+    def _pool(self, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """Channel context (optional), then the masked max and mean over channels."""
+        b, n_s, c, e = y.shape
+        if self.context is not None:
+            seq = y.permute(0, 2, 3, 1).reshape(b * c, e, n_s)
+            y = y + self.act(self.context(seq)).reshape(b, c, e, n_s).permute(0, 3, 1, 2)
         if mask is None:
             return torch.cat([y.amax(dim=2), y.mean(dim=2)], dim=-1)
         keep = mask.to(y.dtype)[:, None, :, None]                         # (B, 1, C, 1)
