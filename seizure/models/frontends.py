@@ -353,8 +353,9 @@ class ChannelPooled(nn.Module):
     number of channels or which ones are missing. A seizure seen on one channel trains the
     detector of every channel, and a focal onset is found wherever it starts (the inductive
     bias of channel-pooled band-power detectors); the spatial pattern is lost beyond what
-    max and mean keep. At inference :meth:`encode` gives each second's per-channel
-    embeddings and the channel mask, :meth:`decode` the context and the pooling.
+    max and mean keep. At inference :meth:`encode` pools each second (its row is final, and
+    :meth:`decode` passes rows through), or, with a channel context, gives each second's
+    per-channel embeddings and the channel mask, and :meth:`decode` the context and pooling.
     """
 
     def __init__(self, n_channels: int, n_features: int, frames_per_s: int, cfg: ModelConfig):
@@ -386,20 +387,26 @@ class ChannelPooled(nn.Module):
 
     @property
     def encoded_dim(self) -> int:
+        if self.context is None:
+            return self.output_size  # pooled at encode: a second's row is final
         return self.n_channels * (self.embed + 1)  # embeddings, then the mask
 
     def forward_raw(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
                     mask: torch.Tensor | None) -> torch.Tensor:
-        return self.forward(standardise(x, mean, std, mask), mask)
+        return self._pool(self._embed(x, mean, std), mask)
 
     def encode(self, x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
                mask: torch.Tensor | None) -> torch.Tensor:
-        y = self._embed(standardise(x, mean, std, mask))                    # (B, n_s, C, E)
+        y = self._embed(x, mean, std)                                       # (B, n_s, C, E)
+        if self.context is None:
+            return self._pool(y, mask)
         b, n_s, c, _ = y.shape
         keep = (torch.ones(b, c, dtype=y.dtype, device=y.device) if mask is None else mask.to(y.dtype))
         return torch.cat([y.reshape(b, n_s, -1), keep[:, None].expand(b, n_s, c)], dim=-1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if self.context is None:
+            return z
         b, n_s, _ = z.shape
         c = self.n_channels
         return self._pool(z[..., : c * self.embed].reshape(b, n_s, c, self.embed), z[:, 0, c * self.embed:])
@@ -408,11 +415,20 @@ class ChannelPooled(nn.Module):
         """``x``: standardised, masked features (B, T_frames, C, F) -> (B, T_seconds, 2 * embed_dim)."""
         return self._pool(self._embed(x), mask)
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-channel embeddings of each second (B, n_s, C, E)."""
+    def _embed(self, x: torch.Tensor, mean: torch.Tensor | None = None, std: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """Per-channel embeddings of each second (B, n_s, C, E) of standardised features, or of
+        raw ones with ``mean`` and ``std`` (folded into the first linear layer). Missing
+        channels need no zeroing: each channel is encoded on its own and the pooling skips them."""
         b, t, c, _ = x.shape
         n_s = t // self.frames_per_s
-        y = self.per_frame(x[:, : n_s * self.frames_per_s])             # (B, T, C, D)
+        x = x[:, : n_s * self.frames_per_s]
+        if mean is None or not len(self.per_frame):
+            y = self.per_frame(x if mean is None else (x - mean) / std)    # (B, T, C, D)
+        else:
+            first = self.per_frame[0]
+            w = first.weight / std
+            y = self.per_frame[1:](nn.functional.linear(x, w, first.bias - w @ mean))
         y = y.reshape(b, n_s * self.per_s, self.step, c, -1).transpose(2, 3)
         y = self.act(self.temporal(y.reshape(b, n_s * self.per_s, c, -1)))  # (B, n_s * per_s, C, E)
         return y.reshape(b, n_s, self.per_s, c, -1).amax(dim=2)
