@@ -169,8 +169,7 @@ class ModelConfig:
                 raise ValueError(f"{name} must hold at most {max_len} entries, got {len(value)}")
             if not all(1 <= v <= limit for v in value):
                 raise ValueError(f"{name} must hold integers from 1 to {limit}, got {_short(value)}")
-        if not (0 <= self.channel_context_s <= 301 and self.channel_context_s % 2 in (0, 1)) or (
-                self.channel_context_s and self.channel_context_s % 2 == 0):
+        if not (self.channel_context_s == 0 or (1 <= self.channel_context_s <= 301 and self.channel_context_s % 2)):
             raise ValueError(f"channel_context_s must be 0 or an odd number of seconds up to 301, "
                              f"got {_show(self.channel_context_s)}")
         if len(self.cnn1d_channels) != len(self.cnn1d_strides):
