@@ -206,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     bp = None if args.no_baseline else baseline_module()
     print(f"config {args.config} {' '.join(args.overrides)}; corpora {args.hours:g} h, "
           f"split shares {shares or 'per profile'}; work {work}")
-    print(f"fitted band-power baseline: {'present' if bp else 'skipped (--no-baseline)' if args.no_baseline else f'absent ({BASELINE_MODULE} is not importable)'}")
+    if args.no_baseline:
+        print("fitted band-power baseline: skipped (--no-baseline)")
+    else:
+        print(f"fitted band-power baseline: {'present' if bp else f'absent ({BASELINE_MODULE} is not importable)'}")
 
     default_ckpt = None
     if not args.no_default:

@@ -77,14 +77,20 @@ def test_local_cluster_of_two_workers_makes_the_local_store_byte_for_byte(corpus
     assert "Dask LocalCluster of 2 worker process(es); dashboard http" in caplog.text
 
 
+def _preprocess_killing(root, c, client, tmp_path, rec_id: str, times: int):
+    """Preprocess on the cluster while a worker plugin kills the worker holding ``rec_id``
+    (up to ``times`` times; each kill adds an "x" to ``tmp_path/tally``)."""
+    client.register_plugin(KillOn(rec_id, str(tmp_path / "tally"), times), name="kill")
+    try:
+        return preprocess(root, tmp_path / "store", RECIPE, executor=Executor("dask", c.scheduler_address))
+    finally:
+        client.unregister_worker_plugin("kill")
+
+
 def test_a_worker_killed_once_is_retried_and_the_store_is_still_identical(corpus, cluster, tmp_path):
     root, local = corpus
     c, client = cluster
-    client.register_plugin(KillOn("aaaaaaab_s001_t000", str(tmp_path / "tally"), 1), name="kill")
-    try:
-        summary = preprocess(root, tmp_path / "store", RECIPE, executor=Executor("dask", c.scheduler_address))
-    finally:
-        client.unregister_worker_plugin("kill")
+    summary = _preprocess_killing(root, c, client, tmp_path, "aaaaaaab_s001_t000", times=1)
     assert (tmp_path / "tally").read_text() == "xx"  # killed once, run again
     assert (summary.done, summary.failed) == (5, 1)
     assert tree_bytes(tmp_path / "store") == tree_bytes(local)
@@ -95,11 +101,7 @@ def test_a_recording_that_keeps_killing_its_worker_is_recorded_as_failed_and_the
         corpus, cluster, tmp_path):
     root, local = corpus
     c, client = cluster
-    client.register_plugin(KillOn("aaaaaaac_s001_t000", str(tmp_path / "tally"), 99), name="kill")
-    try:
-        summary = preprocess(root, tmp_path / "store", RECIPE, executor=Executor("dask", c.scheduler_address))
-    finally:
-        client.unregister_worker_plugin("kill")
+    summary = _preprocess_killing(root, c, client, tmp_path, "aaaaaaac_s001_t000", times=99)
     assert (tmp_path / "tally").read_text() == "xx"  # 1 + allowed-failures attempts
     assert (summary.done, summary.failed) == (4, 2)
     reasons = dict(summary.failures)

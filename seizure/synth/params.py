@@ -111,19 +111,10 @@ class SynthParams:
         _range("recording_median_min", self.recording_median_min, 3.0, 240.0)
         _range("hv_probability", self.hv_probability, 0.0, 1.0)
         _range("photic_probability", self.photic_probability, 0.0, 1.0)
-        unknown = sorted(set(self.seizure_mix) - set(SEIZURE_MIX))
-        if unknown:
-            raise ConfigError(f"seizure_mix has unknown type {unknown[0]!r}; valid: {', '.join(sorted(SEIZURE_MIX))}")
-        if any(not isinstance(v, (int, float)) or v < 0 for v in self.seizure_mix.values()):
-            raise ConfigError(f"seizure_mix weights must be numbers >= 0, got {self.seizure_mix}")
+        _weights("seizure_mix", self.seizure_mix, SEIZURE_MIX, what="type")
         if self.seizure_fraction > 0 and sum(self.seizure_mix.values()) <= 0:
             raise ConfigError("seizure_mix must give some type a positive weight")
-        unknown = sorted(set(self.artifact_rates_per_h) - set(ARTIFACT_RATES_PER_H))
-        if unknown:
-            raise ConfigError(f"artifact_rates_per_h has unknown artifact {unknown[0]!r}; "
-                              f"valid: {', '.join(sorted(ARTIFACT_RATES_PER_H))}")
-        if any(not isinstance(v, (int, float)) or v < 0 for v in self.artifact_rates_per_h.values()):
-            raise ConfigError(f"artifact_rates_per_h must be numbers >= 0, got {self.artifact_rates_per_h}")
+        _weights("artifact_rates_per_h", self.artifact_rates_per_h, ARTIFACT_RATES_PER_H, what="artifact")
         _weights("split_shares", self.split_shares, SPLIT_SHARES)
         if set(self.split_shares) != set(SPLIT_SHARES) or any(v <= 0 for v in self.split_shares.values()):
             raise ConfigError(f"split_shares needs a positive share for each of train, dev, eval, got {self.split_shares}")
@@ -162,11 +153,11 @@ class SynthParams:
         return {k: float(self.seizure_mix.get(k, 0.0)) for k in SEIZURE_MIX}
 
 
-def _weights(name: str, weights: dict[str, float], valid: tuple[str, ...] | dict | None) -> None:
+def _weights(name: str, weights: dict[str, float], valid: tuple[str, ...] | dict | None, what: str = "key") -> None:
     if valid is not None:
         unknown = sorted(set(weights) - set(valid))
         if unknown:
-            raise ConfigError(f"{name} has unknown key {unknown[0]!r}; valid: {', '.join(sorted(valid))}")
+            raise ConfigError(f"{name} has unknown {what} {unknown[0]!r}; valid: {', '.join(sorted(valid))}")
     if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in weights.values()):
         raise ConfigError(f"{name} weights must be numbers >= 0, got {weights}")
 
