@@ -35,6 +35,7 @@ from seizure import parallel
 from seizure.errors import ConfigError, RecipeMismatchError, SeizureError
 from seizure.fsutil import atomic_path, safe_name, temp_path
 from seizure.io.annotations import find_sidecar
+from seizure.preprocess.normalize import normalize_file
 from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
 from seizure.preprocess.recipe import Recipe
 from seizure.store import FeatureStore, RecordMeta, StoreWriter, feature_info
@@ -404,25 +405,32 @@ def _stream_features(pipe: EdfPipeline, tmp: Path) -> None:
 
     Each chunk is handed to the disk at once (``POSIX_FADV_DONTNEED`` starts write-back and
     keeps the page cache clean), so the final ``fsync`` that makes the file durable before
-    its metadata is written has little left to wait for.
+    its metadata is written has little left to wait for. A recipe that normalises each
+    recording has its median subtracted from the written file, in place, before the ``fsync``
+    (one pass over the EDF; the same values as :meth:`EdfPipeline.feature_chunks`).
     """
     shape = (pipe.n_frames, len(pipe.channels), pipe.n_features)
     written = 0
     advise = getattr(os, "posix_fadvise", None)
+    median = pipe.median_collector() if pipe.recipe.normalize != "none" else None
     with open(tmp, "wb") as fh:
         np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": shape})
-        for chunk in pipe.feature_chunks():
+        for chunk in pipe.raw_feature_chunks():
+            if median is not None:
+                median.add(chunk.start_s, chunk.features)
             start = fh.tell()
             fh.write(np.ascontiguousarray(chunk.features, dtype="<f4").data)
             written += chunk.features.shape[0]
             fh.flush()
             if advise:  # the chunk just written: start its write-back
                 advise(fh.fileno(), start, fh.tell() - start, os.POSIX_FADV_DONTNEED)
+        if written != shape[0]:
+            raise RuntimeError(f"wrote {written} frames, expected {shape[0]}")
+        if median is not None:
+            normalize_file(tmp, median.median())
         os.fsync(fh.fileno())
         if advise:  # all of it is on disk now: drop what is still cached
             advise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-    if written != shape[0]:
-        raise RuntimeError(f"wrote {written} frames, expected {shape[0]}")
 
 
 @contextlib.contextmanager

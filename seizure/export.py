@@ -13,8 +13,11 @@ and is checked before it is written against the PyTorch model at two input lengt
 (the scoring window and a shorter one: a trace that baked a length in would fail);
 a disagreement above :data:`TOLERANCE` refuses the export.
 
-To score a recording as ``seizure score`` does, cut its features into the windows of the
-JSON's ``windows`` table and keep each window's core (:class:`ExportedModel` does this
+The graph takes the recipe's features as ``seizure score`` computes them: when the recipe
+says ``normalize = "recording_median"``, each recording's per-channel median is already
+subtracted (``seizure.preprocess.pipeline.process_edf`` does it; the rule is in
+:mod:`seizure.preprocess.normalize`). To score a recording as ``seizure score`` does, cut
+its features into the windows of the JSON's ``windows`` table and keep each window's core (:class:`ExportedModel` does this
 for both formats; ``tests/test_export.py`` checks it against ``seizure score`` to 1e-4).
 """
 

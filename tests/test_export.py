@@ -69,14 +69,17 @@ def test_a_model_traced_for_one_length_only_is_refused(tmp_path):
 @pytest.mark.parametrize("fmt", ["torchscript", pytest.param("onnx", marks=pytest.mark.skipif(not HAS_ONNX,
                                                                                              reason=ONNX_REASON))])
 def test_the_pooled_front_end_exports_too(tmp_path, fmt):
-    """The demo's channel-pooled front-end (masked max and mean over channels) through both formats."""
+    """The demo's layout (channel-pooled front-end: masked max and mean over channels; each
+    recording's median taken out of its features) through both formats."""
     edf = write_recording(tmp_path / "rec.edf", seconds=150.0, burst=(60.0, 90.0))
     model = make_checkpoint(tmp_path / "model.pt", overrides=[*TINY, "model.frontend=pooled",
-                                                               "model.conv1d_kernel=1", "model.conv1d_stride=1"])
+                                                               "model.conv1d_kernel=1", "model.conv1d_stride=1",
+                                                               "recipe.normalize=recording_median"])
     ckpt = checkpoint.load(model)
     result = score_recording(ckpt, edf, tmp_path / "out")
     out = tmp_path / f"model.{'onnx' if fmt == 'onnx' else 'ts'}"
     export(model, fmt, out)
+    assert ExportedModel(out).meta["recipe"]["normalize"] == "recording_median"
     proc = process_edf(edf, ckpt.recipe)
     mask = proc.mask.copy()
     np.testing.assert_allclose(ExportedModel(out).predict(proc.features, mask), result.probs, atol=1e-4, rtol=0)

@@ -14,6 +14,13 @@ at once, so chunked and whole-file results agree everywhere to float32 rounding
 Only whole seconds are kept (``n_seconds = floor(duration)``); features have
 ``n_seconds * frames_per_s`` frames. Quality checks (:mod:`seizure.preprocess.quality`) run on the
 same chunks: NaN/Inf raises, flat channels are masked, clipping is reported.
+
+A recipe that normalises each recording (``normalize = "recording_median"``,
+:mod:`seizure.preprocess.normalize`) needs the recording's median before its first chunk:
+:meth:`EdfPipeline.feature_chunks` then runs two passes over the file (the first collects
+the median's samples and runs the quality checks; memory stays bounded) and yields the
+second pass's features, normalised. :meth:`EdfPipeline.raw_feature_chunks` is one pass
+without the normalisation (the store normalises its file in place instead).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from seizure.preprocess import features as feats
-from seizure.preprocess import montage
+from seizure.preprocess import montage, normalize
 from seizure.errors import AnnotationError, ConfigError, EDFError, SeizureError
 from seizure.events import Event
 from seizure.io.annotations import binary_events, find_sidecar, read_annotations, second_labels
@@ -186,11 +193,13 @@ class EdfPipeline:
     def close(self) -> None:
         self._reader.close()
 
-    def _segments(self) -> Iterator[tuple[int, int, np.ndarray, int]]:
-        """Per chunk: (t0, t1, filtered padded signal, pad in seconds)."""
-        if self._started:
+    def _segments(self, repeat: bool = False) -> Iterator[tuple[int, int, np.ndarray, int]]:
+        """Per chunk: (t0, t1, filtered padded signal, pad in seconds). The quality checks see
+        the first pass only; ``repeat`` is a second pass over the same file."""
+        if self._started and not repeat:
             raise RuntimeError("an EdfPipeline can be iterated only once")
         self._started = True
+        monitor = None if repeat else self._monitor
         fs_in, fs_out, g, pad = self.fs_hz_original, self.fs_hz, self.signal_plan.granule_s, self._pad
         for t0 in range(0, self.n_seconds, self._chunk):
             t1 = min(t0 + self._chunk, self.n_seconds)
@@ -199,7 +208,8 @@ class EdfPipeline:
             lo, hi = max(0, a), min(self._n_in, b)
             raw = self._reader.read_samples(lo, hi, self._signals)
             with np.errstate(over="ignore", invalid="ignore"):  # huge values: NaN/Inf are checked below
-                self._monitor.add_raw(raw[:, _at(t0, fs_in) - lo:_at(t1, fs_in) - lo])
+                if monitor is not None:
+                    monitor.add_raw(raw[:, _at(t0, fs_in) - lo:_at(t1, fs_in) - lo])
                 if lo > a or hi < b:  # a file edge: extend the signal as a whole-file run would
                     raw = extend(raw, lo - a, b - hi, int(round(fs_in)))
                 if self._montage_on_spectra:
@@ -207,9 +217,11 @@ class EdfPipeline:
                 else:
                     y = self.signal_plan.apply(self.plan.apply(raw))
                 del raw
-                self._monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
+                if monitor is not None:
+                    monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
             yield t0, t1, y, pad
-        self._done = True
+        if monitor is not None:
+            self._done = True
 
     def montaged_chunks(self) -> Iterator[MontagedChunk]:
         """The filtered, resampled bipolar signal, chunk by chunk."""
@@ -219,14 +231,40 @@ class EdfPipeline:
             yield MontagedChunk(t0, data, self.fs_hz)
 
     def feature_chunks(self, montaged: Callable[[MontagedChunk], None] | None = None) -> Iterator[FeatureChunk]:
-        """Features, chunk by chunk (frames of whole seconds only).
+        """Features as the recipe defines them (normalised when it says so), chunk by chunk
+        (frames of whole seconds only).
 
         ``montaged``, if given, also receives each chunk's filtered, resampled bipolar signal
         (what :meth:`montaged_chunks` yields; its data is a view into the chunk's buffer) before
         the chunk's features are computed: one pass serves both (e.g. scores and a plot).
         """
+        if self.recipe.normalize == "none":
+            yield from self.raw_feature_chunks(montaged)
+            return
+        median = self.recording_median()
+        for chunk in self._features(self._segments(repeat=True), montaged):
+            yield FeatureChunk(chunk.start_s, normalize.subtract(chunk.features, median))
+
+    def recording_median(self) -> np.ndarray:
+        """A whole pass over the file (running the quality checks): the median that the
+        ``recording_median`` normalisation subtracts, float32 ``(C, F)``."""
+        stat = self.median_collector()
+        for chunk in self.raw_feature_chunks():
+            stat.add(chunk.start_s, chunk.features)
+        return stat.median()
+
+    def median_collector(self) -> normalize.RecordingMedian:
+        """An empty :class:`~seizure.preprocess.normalize.RecordingMedian` for this recording."""
+        return normalize.RecordingMedian(self.n_seconds, self.frames_per_s)
+
+    def raw_feature_chunks(self, montaged: Callable[[MontagedChunk], None] | None = None) -> Iterator[FeatureChunk]:
+        """The features as computed, without the recipe's normalisation (one pass)."""
+        return self._features(self._segments(), montaged)
+
+    def _features(self, segments: Iterator[tuple[int, int, np.ndarray, int]],
+                  montaged: Callable[[MontagedChunk], None] | None) -> Iterator[FeatureChunk]:
         fps = self.frames_per_s
-        for t0, t1, y, pad in self._segments():
+        for t0, t1, y, pad in segments:
             if montaged is not None:
                 montaged(MontagedChunk(t0, y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)], self.fs_hz))
             c = min(self._context, pad)  # compute on the chunk and the context its frames need

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from seizure import config
-from seizure.preprocess import features
+from seizure.preprocess import features, normalize
 from seizure.preprocess.montage import MONTAGES
 from seizure.registry import pick
 
@@ -29,6 +29,11 @@ class Recipe:
     absent with zeros and marks it in the channel mask (03_tcp_ar_a files lack A1/A2,
     so ``A1-T3`` and ``T4-A2`` are zero-filled and masked); ``"refuse"`` rejects such
     files. Fewer than ``min_channels`` usable channels is always refused.
+
+    ``normalize``: ``"recording_median"`` subtracts each recording's per-channel median of
+    every feature (:mod:`seizure.preprocess.normalize`); ``"none"`` keeps the features as
+    computed. Left at ``"none"`` it is not part of :meth:`to_dict`, so recipes written before
+    it existed keep their hash.
     """
 
     montage: str = "tcp"
@@ -40,6 +45,7 @@ class Recipe:
     notch_hz: tuple[float, ...] = (60.0,)
     feature: str = "lfcc"
     feature_params: dict[str, Any] = field(default_factory=dict)
+    normalize: Literal["none", "recording_median"] = "none"
 
     def __post_init__(self) -> None:
         if self.fs_hz <= 0:
@@ -53,6 +59,7 @@ class Recipe:
         # names and feature parameters (window_s, ...) are checked here, once; downstream trusts them
         pick(MONTAGES, self.montage, "recipe.montage", plural="montages")
         features.get(self.feature).resolve(self.feature_params)
+        normalize.check(self.normalize)
 
     def steps(self) -> list[dict[str, Any]]:
         """The named steps, in the order they are applied."""
@@ -66,10 +73,15 @@ class Recipe:
             out.append({"step": "notch", "freq_hz": f0})
         out.append({"step": "resample", "fs_hz": self.fs_hz})
         out.append({"step": "feature", "name": self.feature, **self.feature_params})
+        if self.normalize != "none":
+            out.append({"step": "normalize", "name": self.normalize})
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": RECIPE_VERSION, **config.to_dict(self)}
+        data = config.to_dict(self)
+        if data["normalize"] == "none":
+            del data["normalize"]
+        return {"version": RECIPE_VERSION, **data}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Recipe":

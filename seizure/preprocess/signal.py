@@ -52,7 +52,7 @@ NOTCH_QUALITY = 30.0
 EDGE_PAD_S = 10.0  # edge extension used by the array functions below
 MAX_RATIO_TERM = 10_000  # largest numerator/denominator accepted for a resampling ratio
 ANTIALIAS_START = 0.9  # resampling keeps [0, 0.9 x the lower Nyquist) intact, rolls off to 0 at it
-STEP_NAMES = ("bandpass", "feature", "montage", "notch", "resample")
+STEP_NAMES = ("bandpass", "feature", "montage", "normalize", "notch", "resample")
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class SignalPlan:
 def plan_steps(steps: list[dict[str, Any]], fs_in_hz: float) -> SignalPlan:
     """Resolve the ``bandpass``/``notch``/``resample`` steps (``Recipe.steps()``) for one rate.
 
-    ``montage`` and ``feature`` steps are handled elsewhere and skipped here.
+    ``montage``, ``feature`` and ``normalize`` steps are handled elsewhere and skipped here.
     """
     if not fs_in_hz > 0:
         raise SignalQualityError(f"sampling rate must be positive, got {fs_in_hz} Hz")
@@ -128,7 +128,7 @@ def plan_steps(steps: list[dict[str, Any]], fs_in_hz: float) -> SignalPlan:
     limit = fs / 2
     for step in steps:
         kind = step.get("step")
-        if kind in ("montage", "feature"):
+        if kind in ("montage", "feature", "normalize"):
             continue
         nyq = fs / 2
         if kind == "bandpass":
