@@ -55,7 +55,7 @@ from seizure.scoring.counts import pool  # noqa: E402
 from seizure.store import FeatureStore  # noqa: E402
 from seizure.synth import synthesize  # noqa: E402
 from seizure.synth.profiles import HELD_OUT, SMALL_LAB_SHARES, get_profile  # noqa: E402
-from seizure.evaluation import choose_operating_point, split_probabilities  # noqa: E402
+from seizure.evaluation import points_per_target, split_probabilities  # noqa: E402
 from seizure.training.config import load_config  # noqa: E402
 from seizure.training.loop import train  # noqa: E402
 
@@ -107,9 +107,7 @@ def _eval_counts(records, probs, op):
 def dev_chosen(dev_recs, dev_probs, eval_recs, eval_probs, pp) -> dict[str, Any]:
     """For each FA target: the operating point chosen on dev, its dev figures, and eval OVLP at it."""
     out: dict[str, Any] = {}
-    for target in FA_TARGETS:
-        op, d_sens, d_fa, reached = choose_operating_point(dev_probs, dev_recs, dataclasses.replace(
-            pp, target_fa_per_24h=target))
+    for target, op, d_sens, d_fa, reached in points_per_target(dev_probs, dev_recs, pp, FA_TARGETS):
         c = _eval_counts(eval_recs, eval_probs, op)
         out[f"{target:g}"] = {"threshold": op.threshold, "smooth_s": op.smooth_s, "min_duration_s": op.min_duration_s,
                               "merge_gap_s": op.merge_gap_s, "dev_sensitivity": d_sens, "dev_fa_per_24h": d_fa,

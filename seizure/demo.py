@@ -160,20 +160,18 @@ def _equal_fa(probs, dev_recs, eval_recs, pp, curves) -> tuple[dict[str, Any], d
     """For each FA/24h target: each system's operating point chosen on dev for that target and
     its eval figures with intervals, the paired model - band-power difference, and the oracle
     (best eval sensitivity with the threshold swept on eval, at the system's post-processing)."""
-    from dataclasses import replace
-
-    from seizure.evaluation import choose_operating_point, hypotheses
+    from seizure.evaluation import hypotheses, points_per_target
     from seizure.scoring import det
     from seizure.scoring.comparison import difference
     from seizure.scoring.report import report_pairs
 
     table: dict[str, Any] = {name: {} for name in SYSTEMS}
     margins: dict[str, Any] = {}
-    for t in FA_TARGETS:
+    chosen = {name: points_per_target(probs[name]["dev"], dev_recs, pp, FA_TARGETS) for name in SYSTEMS}
+    for i, t in enumerate(FA_TARGETS):
         reports = {}
         for name in SYSTEMS:
-            op, sens, fa, reached = choose_operating_point(probs[name]["dev"], dev_recs,
-                                                           replace(pp, target_fa_per_24h=t))
+            _, op, sens, fa, reached = chosen[name][i]
             reports[name] = report_pairs(hypotheses(eval_recs, probs[name]["eval"], op))
             iv = reports[name].bootstrap["methods"]
             table[name][str(t)] = {

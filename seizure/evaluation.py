@@ -148,6 +148,17 @@ def check_scored_split(summary: dict[str, Any], split: str, what: str | Path = "
                            "recordings tunes on patients carved from train, so that dev can be scored)", what)
 
 
+def points_per_target(tune_probs: Sequence[np.ndarray], tune_records: Sequence[RecordMeta], pp: PostprocessConfig,
+                      targets: Sequence[float]) -> list[tuple[float, OperatingPoint, float, float, bool]]:
+    """For each FA/24h target, ``(target, operating point, tuning sensitivity, tuning FA/24h,
+    target reached)`` chosen on the tuning records by :func:`choose_operating_point`."""
+    import dataclasses
+
+    return [(float(t), *choose_operating_point(list(tune_probs), list(tune_records),
+                                               dataclasses.replace(pp, target_fa_per_24h=float(t))))
+            for t in targets]
+
+
 def equal_fa(tune_records: Sequence[RecordMeta], tune_probs: Sequence[np.ndarray], records: Sequence[RecordMeta],
              probs: Sequence[np.ndarray], pp: PostprocessConfig, targets: Sequence[float]) -> list[dict[str, Any]]:
     """For each FA/24h target, the operating point chosen on the tuning records by the
@@ -157,9 +168,7 @@ def equal_fa(tune_records: Sequence[RecordMeta], tune_probs: Sequence[np.ndarray
     import dataclasses
 
     out = []
-    for target in targets:
-        op, tune_sens, tune_fa, reached = choose_operating_point(
-            list(tune_probs), list(tune_records), dataclasses.replace(pp, target_fa_per_24h=float(target)))
+    for target, op, tune_sens, tune_fa, reached in points_per_target(tune_probs, tune_records, pp, targets):
         rows = []
         for pair, r in zip(hypotheses(records, probs, op), records):
             c = ovlp.score(pair.ref_events, pair.hyp_events, pair.duration_s)
