@@ -29,6 +29,21 @@ def test_the_median_of_every_second_is_subtracted(tmp_path):
     np.testing.assert_allclose(np.median(normed[::fps], axis=0), 0.0, atol=1e-5)
 
 
+def test_kept_first_pass_features_equal_a_second_pass(tmp_path, monkeypatch):
+    path = write_recording(tmp_path / "r.edf", seconds=95.0)
+    kept = process_edf(path, NORM, chunk_s=30).features
+    monkeypatch.setattr(normalize, "KEEP_MB", 0.0)  # too large to keep: the file is read again
+    calls = []
+
+    def montaged(chunk):
+        calls.append(chunk.start_s)
+
+    with EdfPipeline(path, NORM, chunk_s=30) as pipe:
+        again = np.concatenate([c.features for c in pipe.feature_chunks(montaged)])
+    np.testing.assert_array_equal(again, kept)
+    assert calls == [0, 30, 60, 90]  # the signal is handed over once, not once per pass
+
+
 def test_long_recordings_sample_a_bounded_number_of_frames(tmp_path, monkeypatch):
     monkeypatch.setattr(normalize, "MAX_SAMPLES", 10)
     path = write_recording(tmp_path / "r.edf", seconds=95.0)

@@ -14,8 +14,9 @@ number of samples (bounded memory: ``MAX_SAMPLES`` frames, 7.9 MB for 22 channel
 LFCC values), however long the recording. The rule depends only on the recording's length,
 so the feature store (:mod:`seizure.corpus`), ``seizure score`` and every other reader of
 an EDF (:class:`seizure.preprocess.pipeline.EdfPipeline`) compute the same values.
-Streaming readers need the median before the first chunk, so they run two passes over the
-file; the store writes its features, then normalises the file in place.
+Streaming readers need the median before the first chunk, so they take a first pass over
+the file (keeping its features when they fit in ``KEEP_MB``, else computing them again in a
+second pass); the store writes its features, then normalises the file in place.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from seizure.registry import pick
 
 NORMALIZATIONS = ("none", "recording_median")
 MAX_SAMPLES = 3600  # frames the median is taken over, at most
+KEEP_MB = 200.0  # a streaming reader keeps a recording's first-pass features up to this size
 
 
 def check(name: str) -> None:

@@ -18,8 +18,10 @@ same chunks: NaN/Inf raises, flat channels are masked, clipping is reported.
 A recipe that normalises each recording (``normalize = "recording_median"``,
 :mod:`seizure.preprocess.normalize`) needs the recording's median before its first chunk:
 :meth:`EdfPipeline.feature_chunks` then runs two passes over the file (the first collects
-the median's samples and runs the quality checks; memory stays bounded) and yields the
-second pass's features, normalised. :meth:`EdfPipeline.raw_feature_chunks` is one pass
+the median's samples and runs the quality checks) and yields the second pass's features,
+normalised. A recording whose features fit in ``normalize.KEEP_MB`` (200 MB: 5.1 h of the
+demo's LFCC) keeps them from the first pass instead of computing them again; a longer one is
+read twice, so memory stays bounded. :meth:`EdfPipeline.raw_feature_chunks` is one pass
 without the normalisation (the store normalises its file in place instead).
 """
 
@@ -236,22 +238,22 @@ class EdfPipeline:
 
         ``montaged``, if given, also receives each chunk's filtered, resampled bipolar signal
         (what :meth:`montaged_chunks` yields; its data is a view into the chunk's buffer) before
-        the chunk's features are computed: one pass serves both (e.g. scores and a plot).
+        the chunk's features are computed: one pass serves both (e.g. scores and a plot; with
+        two passes, the first).
         """
         if self.recipe.normalize == "none":
             yield from self.raw_feature_chunks(montaged)
             return
-        median = self.recording_median()
-        for chunk in self._features(self._segments(repeat=True), montaged):
-            yield FeatureChunk(chunk.start_s, normalize.subtract(chunk.features, median))
-
-    def recording_median(self) -> np.ndarray:
-        """A whole pass over the file (running the quality checks): the median that the
-        ``recording_median`` normalisation subtracts, float32 ``(C, F)``."""
         stat = self.median_collector()
-        for chunk in self.raw_feature_chunks():
+        keep = self.n_frames * len(self.channels) * self.n_features * 4 <= normalize.KEEP_MB * 2 ** 20
+        kept: list[FeatureChunk] = []
+        for chunk in self.raw_feature_chunks(montaged):  # the first pass: the median (and the quality checks)
             stat.add(chunk.start_s, chunk.features)
-        return stat.median()
+            if keep:
+                kept.append(chunk)
+        median = stat.median()
+        for chunk in kept if keep else self._features(self._segments(repeat=True), None):
+            yield FeatureChunk(chunk.start_s, normalize.subtract(chunk.features, median))
 
     def median_collector(self) -> normalize.RecordingMedian:
         """An empty :class:`~seizure.preprocess.normalize.RecordingMedian` for this recording."""
