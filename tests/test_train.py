@@ -334,6 +334,40 @@ def _without_gain(crop):
     return dataclasses.replace(crop, gain_db=())
 
 
+def test_time_warp_resamples_frames_and_labels_together(store):
+    """Warping draws one factor per crop in [1/1.25, 1.25]; a factor of 2 reads twice the seconds
+    (each output frame the mean of two neighbours, each second the label of the source second
+    at its middle); off draws nothing (the plans of configs without it are unchanged)."""
+    import dataclasses
+
+    from seizure.training.sampler import _warped
+
+    recs = store.records("train")
+    base = dict(seed=2, batch_size=4, crop_s=30, steps_per_epoch=3)
+    off = CropSampler(store, recs, TrainConfig(**base))
+    on = CropSampler(store, recs, TrainConfig(**base, time_warp=0.25))
+    plan_off, plan_on = off.epoch_plan(0), on.epoch_plan(0)
+    assert all(c.warp == 1.0 for b in plan_off for c in b)
+    assert plan_on == on.epoch_plan(0) and plan_on[0][0].start_s == plan_off[0][0].start_s
+    warps = np.array([c.warp for b in plan_on for c in b])
+    assert (warps >= 1 / 1.25 - 1e-9).all() and (warps <= 1.25 + 1e-9).all() and warps.std() > 0.05
+
+    crop = dataclasses.replace(plan_off[0][0], start_s=0, warp=2.0)
+    x, y, w, _ = on.load([crop])
+    feats = store.features(recs[crop.record].rec_id)
+    labels = store.labels(recs[crop.record].rec_id)
+    n = int(w[0].sum())
+    assert n == min(30, len(labels) // 2)
+    np.testing.assert_allclose(x[0, :n * FPS], (feats[0:2 * n * FPS:2] + feats[1:2 * n * FPS:2]) / 2, rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_array_equal(y[0, :n], labels[1:2 * n:2])  # second k: source second 2k + 1
+    frames = np.arange(40, dtype=np.float32).reshape(40, 1, 1)
+    same, lab = _warped(frames, np.arange(4), 4, 10, 1.0)  # a factor of 1 is the identity
+    np.testing.assert_array_equal(same, frames) and np.testing.assert_array_equal(lab, np.arange(4))
+    with pytest.raises(ValueError, match="time_warp"):
+        TrainConfig(time_warp=1.5)
+
+
 def test_min_steps_per_epoch_floors_a_small_training_set(store):
     recs = store.records("train")
     one_pass = CropSampler(store, recs, TrainConfig(batch_size=4, crop_s=60)).steps_per_epoch

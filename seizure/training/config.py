@@ -33,6 +33,9 @@ class TrainConfig:
     of a random gain per crop and of an extra one per channel, applied to the features as
     the feature's own gain rule says (for LFCC, the log energy): another lab's or patient's
     amplitudes, and electrode impedances, without new data.
+    ``time_warp``: a crop's frames are resampled in time by a factor drawn log-uniformly in
+    ``[1 / (1 + time_warp), 1 + time_warp]`` (0: off): seizures that evolve faster or
+    slower, and last longer or shorter, than the training patients' (the labels follow).
     ``steps_per_epoch`` 0 means one pass over the training seconds, but at least
     ``min_steps_per_epoch`` steps (a small training set still gets that many updates).
     ``max_minutes`` > 0
@@ -64,6 +67,7 @@ class TrainConfig:
     channel_dropout_max: int = 4
     amplitude_jitter_db: float = 0.0
     channel_jitter_db: float = 0.0
+    time_warp: float = 0.0
     optimizer: Literal["adam", "adamw"] = "adamw"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -93,6 +97,8 @@ class TrainConfig:
         for name in ("steps_per_epoch", "min_steps_per_epoch", "threads", "eval_context_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.time_warp <= 1.0:
+            raise ValueError(f"train.time_warp must be in [0, 1], got {self.time_warp}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("seizure_crop_fraction", "channel_dropout", "warmup_fraction"):

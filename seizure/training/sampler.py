@@ -1,4 +1,4 @@
-"""Crops of training recordings: class balance, channel dropout, gain jitter, a reproducible plan per epoch.
+"""Crops of training recordings: class balance, channel dropout, gain jitter, time warping, a reproducible plan per epoch.
 
 The plan of epoch ``e`` depends only on ``(seed, e)`` (numpy ``SeedSequence``), so a run
 resumed at ``(epoch, step)`` draws exactly the crops the uninterrupted run would have.
@@ -22,6 +22,7 @@ class Crop:
     drop: tuple[int, ...]  # channels removed by channel dropout
     seizure: bool = False  # drawn around a seizure second (balance = crops)
     gain_db: tuple[float, ...] = ()  # per-channel amplitude gain (gain jitter), empty: none
+    warp: float = 1.0  # source seconds per crop second (time warping)
 
 
 class CropSampler:
@@ -78,7 +79,7 @@ class CropSampler:
                 rec = int(rng.choice(len(self.records), p=weights))
                 start = int(rng.integers(max(1, self.n_seconds[rec] - crop + 1)))
             start = int(np.clip(start, 0, max(0, self.n_seconds[rec] - crop)))
-            crops.append(Crop(rec, start, self._drop(rng, rec), bool(is_seiz), self._gain(rng)))
+            crops.append(Crop(rec, start, self._drop(rng, rec), bool(is_seiz), self._gain(rng), self._warp(rng)))
         b = self.cfg.batch_size
         return [crops[i:i + b] for i in range(0, n, b)]
 
@@ -90,6 +91,12 @@ class CropSampler:
         common = rng.normal(0.0, cfg.amplitude_jitter_db) if cfg.amplitude_jitter_db > 0 else 0.0
         per = rng.normal(0.0, cfg.channel_jitter_db, len(self.store.channels)) if cfg.channel_jitter_db > 0 else 0.0
         return tuple(float(g) for g in np.broadcast_to(common + per, (len(self.store.channels),)))
+
+    def _warp(self, rng: np.random.Generator) -> float:
+        """Source seconds per crop second (none drawn when ``time_warp`` is 0: earlier plans stay identical)."""
+        if self.cfg.time_warp <= 0:
+            return 1.0
+        return float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(self.cfg.time_warp)))
 
     def _drop(self, rng: np.random.Generator, rec: int) -> tuple[int, ...]:
         cfg = self.cfg
@@ -118,12 +125,18 @@ class CropSampler:
         w = np.zeros((len(batch), crop), dtype=np.float32)
         m = np.zeros((len(batch), c), dtype=np.float32)
         for i, cr in enumerate(batch):
-            n = int(min(crop, self.n_seconds[cr.record] - cr.start_s))
+            available_s = int(self.n_seconds[cr.record] - cr.start_s)
             feats = self._feats(cr.record)
-            x[i, : n * fps] = feats[cr.start_s * fps:(cr.start_s + n) * fps]
+            labels = self.labels[cr.record][cr.start_s:]
+            if cr.warp == 1.0:
+                n = int(min(crop, available_s))
+                x[i, : n * fps] = feats[cr.start_s * fps:(cr.start_s + n) * fps]
+                y[i, :n] = labels[:n]
+            else:
+                n = int(min(crop, available_s // cr.warp))
+                x[i, : n * fps], y[i, :n] = _warped(feats[cr.start_s * fps:], labels, n, fps, cr.warp)
             if cr.gain_db:
                 self._feature.apply_gain(x[i, : n * fps], np.asarray(cr.gain_db), self.store.recipe.feature_params)
-            y[i, :n] = self.labels[cr.record][cr.start_s:cr.start_s + n]
             w[i, :n] = 1.0
             mask = self.masks[cr.record].copy()
             mask[list(cr.drop)] = False
@@ -134,6 +147,21 @@ class CropSampler:
         if rec not in self._features:
             self._features[rec] = self.store.features(self.records[rec].rec_id)
         return self._features[rec]
+
+
+def _warped(frames: np.ndarray, labels: np.ndarray, n_s: int, fps: int, warp: float) -> tuple[np.ndarray, np.ndarray]:
+    """``n_s`` seconds of output from ``n_s * warp`` seconds of ``frames`` (and their per-second
+    ``labels``): frame ``k`` is linearly interpolated at source frame ``(k + 0.5) * warp - 0.5``;
+    second ``k`` takes the label of the source second holding its middle."""
+    n_src = max(1, min(len(frames), int(np.ceil(n_s * warp * fps))))
+    pos = np.clip((np.arange(n_s * fps) + 0.5) * warp - 0.5, 0.0, n_src - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n_src - 1)
+    frac = (pos - lo).astype(np.float32)[:, None, None]
+    src = np.asarray(frames[:n_src], dtype=np.float32)
+    x = src[lo] * (1.0 - frac) + src[hi] * frac
+    middle = np.minimum(((np.arange(n_s) + 0.5) * warp).astype(np.int64), len(labels) - 1)
+    return x, labels[middle]
 
 
 def feature_statistics(store: FeatureStore, records: list[RecordMeta], seconds: int, seed: int
