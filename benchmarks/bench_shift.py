@@ -14,6 +14,11 @@ candidates and rule) is chosen on the profile's **dev** split and applied unchan
   ``fit(store, "train")`` / ``predict_probs(model, record)`` on the same splits, operated
   by the same rule; otherwise the run says it is absent.
 
+Intervals: at the dev-chosen point for <= 6 FA/24h, each system's eval OVLP sensitivity and
+FA/24h carry 95% patient-level bootstrap intervals (1,000 resamples of the eval patients,
+seed 0), and ``model (profile)`` minus the baseline is a paired difference on the same
+resamples, with its verdict (``not distinguishable`` where the interval covers 0).
+
 An ``oracle`` column gives the best eval sensitivity at <= 6 FA/24h with the threshold swept
 on eval itself (no user has it; it shows how much of a gap is the operating point). The
 target of issue 14: >= 0.90 OVLP at <= 6 FA/24h with dev-chosen operating points.
@@ -49,13 +54,14 @@ sys.path.insert(0, str(ROOT))
 from seizure import checkpoint  # noqa: E402
 from seizure.config import merge  # noqa: E402
 from seizure.corpus import preprocess  # noqa: E402
-from seizure.postprocess import probs_to_events  # noqa: E402
-from seizure.scoring import det, ovlp  # noqa: E402
+from seizure.postprocess import OperatingPoint, probs_to_events  # noqa: E402
+from seizure.scoring import comparison, det, ovlp  # noqa: E402
+from seizure.scoring.report import report_pairs  # noqa: E402
 from seizure.scoring.counts import pool  # noqa: E402
 from seizure.store import FeatureStore  # noqa: E402
 from seizure.synth import synthesize  # noqa: E402
 from seizure.synth.profiles import HELD_OUT, SMALL_LAB_SHARES, get_profile  # noqa: E402
-from seizure.evaluation import points_per_target, split_probabilities  # noqa: E402
+from seizure.evaluation import hypotheses, points_per_target, split_probabilities  # noqa: E402
 from seizure.training.config import load_config  # noqa: E402
 from seizure.training.loop import train  # noqa: E402
 
@@ -116,6 +122,23 @@ def dev_chosen(dev_recs, dev_probs, eval_recs, eval_probs, pp) -> dict[str, Any]
     return out
 
 
+def intervals_at_target(systems: list[dict], eval_recs, eval_probs: dict[str, list[np.ndarray]]) -> dict[str, Any]:
+    """Each system's eval OVLP sensitivity and FA/24h at its dev-chosen point for <= 6 FA/24h
+    with patient-bootstrap intervals (into the row, ``interval_at_6``), and the paired difference
+    ``model (profile)`` minus the baseline (returned; empty without a baseline)."""
+    measures = (("ovlp", "sensitivity"), ("ovlp", "fa_per_24h"))
+    reports = {}
+    for row in systems:
+        p = row["dev_chosen"][f"{TARGET_FA:g}"]
+        op = OperatingPoint(p["threshold"], p["smooth_s"], p["min_duration_s"], p["merge_gap_s"])
+        reports[row["system"]] = rep = report_pairs(hypotheses(eval_recs, eval_probs[row["system"]], op))
+        row["interval_at_6"] = {k: rep.bootstrap["methods"][m][k] for m, k in measures}
+    if "model (profile)" not in reports or "band-power baseline" not in reports:
+        return {}
+    return comparison.difference(reports["model (profile)"], reports["band-power baseline"],
+                                 measures=measures)["differences"]
+
+
 def oracle(eval_recs, eval_probs, pp, target: float = TARGET_FA) -> float:
     """Best eval OVLP sensitivity at <= ``target`` FA/24h, every candidate and threshold swept on eval."""
     refs, durs = [r.events for r in eval_recs], [float(len(p)) for p in eval_probs]
@@ -165,6 +188,23 @@ def print_table(results: list[dict]) -> None:
             ok = p6["sensitivity"] >= TARGET_SENSITIVITY and p6["fa_per_24h"] <= TARGET_FA
             print(f"| {res['profile']} | {row['system']} | {cells} | {100 * row['oracle_eval_sensitivity_at_6']:.1f}% "
                   f"| {'yes' if ok else 'no'} |")
+    if not any("interval_at_6" in row for res in results for row in res["systems"]):
+        return
+    print(f"\nAt the dev-chosen point for <= {TARGET_FA:g} FA/24h, 95% patient-bootstrap intervals; model (profile) "
+          "minus baseline paired on the same resamples\n"
+          "| profile | system | OVLP sensitivity | OVLP FA/24h |\n|---|---|---:|---:|")
+    for res in results:
+        for row in res["systems"]:
+            iv = row.get("interval_at_6")
+            if iv:
+                print(f"| {res['profile']} | {row['system']} | {comparison.span(iv['sensitivity'], 'sensitivity')} "
+                      f"| {comparison.span(iv['fa_per_24h'], 'fa_per_24h')} |")
+        diff = res.get("model_minus_baseline_at_6")
+        if diff:
+            cells = " | ".join(f"{comparison.span(d, k, signed=True)} ({comparison.verdict(d, 'model', 'baseline')})"
+                               for k, d in (("sensitivity", diff["ovlp/sensitivity"]),
+                                            ("fa_per_24h", diff["ovlp/fa_per_24h"])))
+            print(f"| {res['profile']} | model - baseline | {cells} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, ((p_dev, p_eval), label, extra) in probs.items():
             save_probs(store.root.parent / f"probs_{tag}_{key}.npz", dev_recs + eval_recs, p_dev + p_eval)
             systems += system_rows(label, dev_recs, p_dev, eval_recs, p_eval, pp, rules, extra)
-        results.append({"profile": name, "splits": sizes, "data_s": round(t_data, 1), "systems": systems})
+        paired = intervals_at_target(systems, eval_recs, {label: p_eval for (_, p_eval), label, _ in probs.values()}) \
+            if len(rules) == 1 else {}
+        results.append({"profile": name, "splits": sizes, "data_s": round(t_data, 1), "systems": systems,
+                        "model_minus_baseline_at_6": paired})
         p6 = systems[0]["dev_chosen"][f"{TARGET_FA:g}"]
         print(f"{name}: {sizes}; data {t_data:.0f} s, training {train_s:.0f} s; model @ <= 6 FA/24h (dev-chosen): "
               f"{_cell(p6)} ({p6['hits']:g}/{p6['n_ref']:g})", flush=True)
