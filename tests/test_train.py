@@ -74,8 +74,12 @@ def test_training_is_deterministic(store, tmp_path):
     assert comparable(c.metrics) != comparable(a.metrics)
 
 
-def test_resume_after_interruption_gives_the_same_result(store, tmp_path):
-    cfg = tiny("model.regularizers=['dropout']", "train.epochs=3", "train.ema_decay=0.9")
+@pytest.mark.parametrize("mining", [False, True])
+def test_resume_after_interruption_gives_the_same_result(store, tmp_path, mining):
+    """With hard-negative mining too: epoch 2's plan depends on the weights mined after epoch 1,
+    which last.pt keeps."""
+    cfg = tiny("model.regularizers=['dropout']", "train.epochs=3", "train.ema_decay=0.9",
+               *(["train.hard_negative_fraction=1.0"] if mining else []))
     full = train(store.root, tmp_path / "full", cfg)
     calls = {"n": 0}
 
@@ -87,6 +91,7 @@ def test_resume_after_interruption_gives_the_same_result(store, tmp_path):
         train(store.root, tmp_path / "cut", cfg, should_stop=stop_mid_epoch_2)
     state = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["train_state"]
     assert (state["epoch"], state["step"]) == (1, 2) and not state["finished"]
+    assert ("hard_weights" in state) == mining
     resumed = train(store.root, tmp_path / "cut", cfg)
     assert comparable(resumed.metrics) == comparable(full.metrics)
     wa = torch.load(full.best_path, weights_only=True)["model_state"]
@@ -366,6 +371,32 @@ def test_time_warp_resamples_frames_and_labels_together(store):
     np.testing.assert_array_equal(same, frames) and np.testing.assert_array_equal(lab, np.arange(4))
     with pytest.raises(ValueError, match="time_warp"):
         TrainConfig(time_warp=1.5)
+
+
+def test_hard_negative_crops_cover_the_mined_seconds(store):
+    """Mining weights: background seconds the model scored >= HARD_MIN_PROB, by probability;
+    with a fraction of 1 every background crop holds a mined second; off, nothing changes."""
+    from seizure.training.sampler import HARD_MIN_PROB
+
+    recs = store.records("train")
+    base = dict(seed=3, batch_size=8, crop_s=30, steps_per_epoch=4, seizure_crop_fraction=0.25)
+    off = CropSampler(store, recs, TrainConfig(**base))
+    on = CropSampler(store, recs, TrainConfig(**base, hard_negative_fraction=1.0))
+    assert on.epoch_plan(1) == off.epoch_plan(1)  # no weights yet (the first epoch): the usual draw
+    probs = [np.full(len(y), 0.05, dtype=np.float32) for y in on.labels]
+    rec = next(k for k, y in enumerate(on.labels) if len(y) > 100 and y.any())
+    hot = int(np.flatnonzero(on.labels[rec] == 0)[-1])  # a background second
+    probs[rec][hot] = 0.9
+    probs[rec][on.labels[rec] == 1] = 0.99  # seizure seconds are never mined
+    on.set_hard_negatives(probs)
+    assert on.hard_weights.sum() == pytest.approx(0.9) and HARD_MIN_PROB > 0.05
+    plan = [c for b in on.epoch_plan(1) for c in b]
+    background = [c for c in plan if not c.seizure]
+    assert background and all(c.record == rec and c.start_s <= hot < c.start_s + 30 for c in background)
+    on.set_hard_negatives([np.zeros(len(y), np.float32) for y in on.labels])  # nothing hard: the usual draw
+    assert on.hard_weights is None and on.epoch_plan(1) == off.epoch_plan(1)
+    with pytest.raises(ValueError, match="training records have"):
+        on.set_hard_weights(np.ones(3))
 
 
 def test_min_steps_per_epoch_floors_a_small_training_set(store):

@@ -33,6 +33,11 @@ class TrainConfig:
     of a random gain per crop and of an extra one per channel, applied to the features as
     the feature's own gain rule says (for LFCC, the log energy): another lab's or patient's
     amplitudes, and electrode impedances, without new data.
+    ``hard_negative_fraction``: from the second epoch on, this share of the background crops
+    is centred (anywhere in the crop) on a background second drawn with weight equal to the
+    model's probability there after the previous epoch (seconds below
+    :data:`seizure.training.sampler.HARD_MIN_PROB` excluded; none: drawn uniformly as usual):
+    hard-negative mining, so artifacts the model mistakes for seizures are seen more often.
     ``time_warp``: a crop's frames are resampled in time by a factor drawn log-uniformly in
     ``[1 / (1 + time_warp), 1 + time_warp]`` (0: off): seizures that evolve faster or
     slower, and last longer or shorter, than the training patients' (the labels follow).
@@ -68,6 +73,7 @@ class TrainConfig:
     amplitude_jitter_db: float = 0.0
     channel_jitter_db: float = 0.0
     time_warp: float = 0.0
+    hard_negative_fraction: float = 0.0
     optimizer: Literal["adam", "adamw"] = "adamw"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -101,7 +107,7 @@ class TrainConfig:
             raise ValueError(f"train.time_warp must be in [0, 1], got {self.time_warp}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
-        for name in ("seizure_crop_fraction", "channel_dropout", "warmup_fraction"):
+        for name in ("seizure_crop_fraction", "channel_dropout", "warmup_fraction", "hard_negative_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"train.{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 < self.tuning_fraction < 1.0:

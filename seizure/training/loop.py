@@ -222,6 +222,8 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
             best_dev = (int(ts["best_dev"][0]), tuple(ts["best_dev"][1]))
         if ema is not None:
             ema.load(ts["ema_state"])
+        if ts.get("hard_weights") is not None:
+            sampler.set_hard_weights(ts["hard_weights"].numpy())
         elapsed0 = float(ts.get("elapsed_s", 0.0))
         stopped = bool(ts.get("stopped", False))  # early stopping or the time budget ended the epochs
         if ts.get("finished"):
@@ -253,6 +255,8 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
             train_state["rng_states"] = rng_states
         if ema is not None:
             train_state["ema_state"] = ema.state
+        if sampler.hard_weights is not None:
+            train_state["hard_weights"] = torch.from_numpy(sampler.hard_weights)
         checkpoint.save(last_path, checkpoint.make(model, cfg, cfg.recipe, None, list(store.channels),
                                                    _summary(cfg, history, best, None), train_state))
 
@@ -295,6 +299,8 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
                 dev = _dev(model, store, dev_recs, cfg, device, ranks)
                 state_now = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 sparsity = sparsity_report(model)["sparsity"] if svd else 0.0
+                if tc.hard_negative_fraction > 0 and epoch + 1 < tc.epochs:  # every rank: the same weights
+                    sampler.set_hard_negatives(split_probabilities(model, store, train_recs, tc, device=device))
             row = {
                 "epoch": epoch + 1, "steps": epoch * steps + step, "train_loss": run_loss / max(1, run_n),
                 "dev_loss": dev.loss, "dev_sensitivity": dev.sensitivity, "dev_fa_per_24h": dev.fa_per_24h,

@@ -1,7 +1,10 @@
-"""Crops of training recordings: class balance, channel dropout, gain jitter, time warping, a reproducible plan per epoch.
+"""Crops of training recordings: class balance, hard negatives, channel dropout, gain jitter,
+time warping, a reproducible plan per epoch.
 
-The plan of epoch ``e`` depends only on ``(seed, e)`` (numpy ``SeedSequence``), so a run
-resumed at ``(epoch, step)`` draws exactly the crops the uninterrupted run would have.
+The plan of epoch ``e`` depends only on ``(seed, e)`` (numpy ``SeedSequence``) and, with
+hard-negative mining, on the mining weights set after the previous epoch (kept in
+``last.pt``), so a run resumed at ``(epoch, step)`` draws exactly the crops the
+uninterrupted run would have.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from seizure.preprocess import features
 from seizure.preprocess.montage import get_montage
 from seizure.store import FeatureStore, RecordMeta
 from seizure.training.config import TrainConfig
+
+HARD_MIN_PROB = 0.2  # background seconds scored below this are never mined as hard negatives
+
 
 @dataclass(frozen=True)
 class Crop:
@@ -46,6 +52,29 @@ class CropSampler:
                        if all(c in names for c in chain)]
         self._features: dict[int, np.ndarray] = {}
         self._feature = features.get(store.recipe.feature)
+        self._offsets = np.concatenate([[0], np.cumsum(self.n_seconds)])  # record k's seconds start here
+        self.hard_weights: np.ndarray | None = None  # (total_s,) mining weights, or None
+
+    def set_hard_negatives(self, probs: list[np.ndarray]) -> None:
+        """Mining weights from per-second probabilities of the training records (in order):
+        the probability on background seconds scored at least :data:`HARD_MIN_PROB`, else 0."""
+        w = np.zeros(self.total_s, dtype=np.float32)
+        for k, (p, y) in enumerate(zip(probs, self.labels)):
+            n = min(len(p), len(y))
+            p = np.asarray(p[:n], dtype=np.float32)
+            w[self._offsets[k]:self._offsets[k] + n] = np.where((y[:n] == 0) & (p >= HARD_MIN_PROB), p, 0.0)
+        self.set_hard_weights(w)
+
+    def set_hard_weights(self, weights: np.ndarray | None) -> None:
+        """Set (or clear, with None or all zeros) the mining weights directly (a resumed run)."""
+        if weights is None:
+            self.hard_weights = None
+            return
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.shape != (self.total_s,):
+            raise ValueError(f"hard-negative weights of shape {weights.shape}; the training records have "
+                             f"{self.total_s} seconds")
+        self.hard_weights = weights if np.any(weights > 0) else None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -70,11 +99,17 @@ class CropSampler:
         if self.cfg.balance == "crops" and self._seiz:
             seizure = rng.random(n) < self.cfg.seizure_crop_fraction
         weights = self.n_seconds / self.total_s
+        mining = self.cfg.hard_negative_fraction > 0 and self.hard_weights is not None
+        cumulative = np.cumsum(self.hard_weights, dtype=np.float64) if mining else None
         crops = []
         for is_seiz in seizure:
             if is_seiz:
                 rec, second = self._seiz[int(rng.integers(len(self._seiz)))]
                 start = second - int(rng.integers(crop))  # the seizure second lands anywhere in the crop
+            elif mining and rng.random() < self.cfg.hard_negative_fraction:
+                flat = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+                rec = int(np.searchsorted(self._offsets, flat, side="right") - 1)
+                start = flat - int(self._offsets[rec]) - int(rng.integers(crop))  # the hard second anywhere in it
             else:
                 rec = int(rng.choice(len(self.records), p=weights))
                 start = int(rng.integers(max(1, self.n_seconds[rec] - crop + 1)))
