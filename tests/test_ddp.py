@@ -44,6 +44,21 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["model_state"]
 
 
+def train_two_ranks(store: Path, out: Path, settings: list[str]) -> list[tuple[str, str]]:
+    """``seizure train`` as two gloo ranks, started as torchrun starts them (RANK, WORLD_SIZE,
+    MASTER_ADDR/PORT); each rank's (stdout, stderr) once both succeeded."""
+    port = free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "seizure", "-q", "train", str(store), str(out),
+                               *[a for s in settings for a in ("--set", s)]],
+                              env={**ENV, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
+                                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    return outs
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The tiny store, an in-process one-process run and a two-process gloo run (the ranks started
@@ -54,15 +69,7 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ddp")
     store = tiny_store(tmp / "store")
     train(store, tmp / "one", load_config(None, SETTINGS))
-    port = free_port()
-    procs = [subprocess.Popen([sys.executable, "-m", "seizure", "-q", "train", str(store), str(tmp / "two"), *ARGS],
-                              env={**ENV, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
-                                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
-    outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
-        assert p.returncode == 0, err
-    return store, tmp, outs
+    return store, tmp, train_two_ranks(store, tmp / "two", SETTINGS)
 
 
 def test_two_processes_on_half_batches_end_with_the_weights_of_one_process_on_the_whole_batch(runs):
@@ -75,6 +82,25 @@ def test_two_processes_on_half_batches_end_with_the_weights_of_one_process_on_th
     loss_one, loss_two = (train_losses(tmp / name / "metrics.csv") for name in ("one", "two"))
     assert len(loss_two) == 3 and loss_two[0] != loss_two[-1]
     assert loss_two == pytest.approx(loss_one, rel=1e-4)
+
+
+def test_hard_negative_mining_under_ddp_takes_the_steps_of_one_process(runs, tmp_path):
+    """Rank 0 mines after each epoch and broadcasts the weights: both ranks draw the same plan,
+    and the run ends with the one-process weights."""
+    from seizure.training.config import load_config
+    from seizure.training.loop import train
+
+    store, _, _ = runs
+    mining = [*SETTINGS, "train.hard_negative_fraction=0.5"]
+    train(store, tmp_path / "one", load_config(None, mining))
+    train_two_ranks(store, tmp_path / "two", mining)
+    state = torch.load(tmp_path / "two" / "last.pt", weights_only=True)["train_state"]
+    assert "hard_weights" in state
+    one, two = weights(tmp_path / "one" / "last.pt"), weights(tmp_path / "two" / "last.pt")
+    for k in one:
+        torch.testing.assert_close(two[k], one[k], rtol=1e-4, atol=1e-5, msg=k)
+    plain = weights(runs[1] / "one" / "last.pt")
+    assert any(not torch.allclose(plain[k], one[k]) for k in one)  # mining changed what was trained on
 
 
 def test_rank_zero_alone_writes_and_reports(runs):

@@ -37,7 +37,8 @@ class TrainConfig:
     is centred (anywhere in the crop) on a background second drawn with weight equal to the
     model's probability there after the previous epoch (seconds below
     :data:`seizure.training.sampler.HARD_MIN_PROB` excluded; none: drawn uniformly as usual):
-    hard-negative mining, so artifacts the model mistakes for seizures are seen more often.
+    hard-negative mining, so artifacts the model mistakes for seizures are seen more often
+    (under DDP, rank 0 mines and every rank draws from its weights).
     ``time_warp``: a crop's frames are resampled in time by a factor drawn log-uniformly in
     ``[1 / (1 + time_warp), 1 + time_warp]`` (0: off): seizures that evolve faster or
     slower, and last longer or shorter, than the training patients' (the labels follow).

@@ -299,8 +299,10 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
                 dev = _dev(model, store, dev_recs, cfg, device, ranks)
                 state_now = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 sparsity = sparsity_report(model)["sparsity"] if svd else 0.0
-                if tc.hard_negative_fraction > 0 and epoch + 1 < tc.epochs:  # every rank: the same weights
-                    sampler.set_hard_negatives(split_probabilities(model, store, train_recs, tc, device=device))
+                if tc.hard_negative_fraction > 0 and epoch + 1 < tc.epochs:  # rank 0 mines, every rank draws
+                    if ranks.main:
+                        sampler.set_hard_negatives(split_probabilities(model, store, train_recs, tc, device=device))
+                    sampler.set_hard_weights(broadcast(sampler.hard_weights, ranks))
             row = {
                 "epoch": epoch + 1, "steps": epoch * steps + step, "train_loss": run_loss / max(1, run_n),
                 "dev_loss": dev.loss, "dev_sensitivity": dev.sensitivity, "dev_fa_per_24h": dev.fa_per_24h,
