@@ -17,8 +17,9 @@ The graph takes the recipe's features as ``seizure score`` computes them: when t
 says ``normalize = "recording_median"``, each recording's per-channel median is already
 subtracted (``seizure.preprocess.pipeline.process_edf`` does it; the rule is in
 :mod:`seizure.preprocess.normalize`). To score a recording as ``seizure score`` does, cut
-its features into the windows of the JSON's ``windows`` table and keep each window's core (:class:`ExportedModel` does this
-for both formats; ``tests/test_export.py`` checks it against ``seizure score`` to 1e-4).
+its features into the windows of the JSON's ``windows`` table and keep each window's core
+(:class:`ExportedModel` does this for both formats; ``tests/test_export.py`` checks it
+against ``seizure score`` to 1e-4).
 """
 
 from __future__ import annotations

@@ -22,12 +22,14 @@ second pass); the store writes its features, then normalises the file in place.
 from __future__ import annotations
 
 import math
+import typing
 
 import numpy as np
 
 from seizure.registry import pick
 
-NORMALIZATIONS = ("none", "recording_median")
+Normalization = typing.Literal["none", "recording_median"]
+NORMALIZATIONS: tuple[str, ...] = typing.get_args(Normalization)
 MAX_SAMPLES = 3600  # frames the median is taken over, at most
 KEEP_MB = 200.0  # a streaming reader keeps a recording's first-pass features up to this size
 
@@ -65,20 +67,15 @@ class RecordingMedian:
 
 
 def subtract(features: np.ndarray, median: np.ndarray) -> np.ndarray:
-    """``features - median`` in float32, in place when ``features`` is a writable float32 array."""
-    if features.dtype == np.float32 and features.flags.writeable:
-        features -= median
-        return features
-    return np.asarray(features, dtype=np.float32) - median
+    """``features - median``, in place (``features``: a chunk's own float32 array)."""
+    features -= median
+    return features
 
 
 def normalize_file(path, median: np.ndarray, block_frames: int = 65536) -> None:
     """Subtract ``median`` from every frame of an ``(n_frames, C, F)`` float32 ``.npy`` file, in
     place, a block at a time (the caller makes the file durable)."""
     x = np.load(path, mmap_mode="r+")
-    try:
-        for i in range(0, x.shape[0], block_frames):
-            x[i:i + block_frames] -= median
-        x.flush()
-    finally:
-        del x
+    for i in range(0, x.shape[0], block_frames):
+        x[i:i + block_frames] -= median
+    x.flush()

@@ -45,7 +45,7 @@ class Recipe:
     notch_hz: tuple[float, ...] = (60.0,)
     feature: str = "lfcc"
     feature_params: dict[str, Any] = field(default_factory=dict)
-    normalize: Literal["none", "recording_median"] = "none"
+    normalize: normalize.Normalization = "none"
 
     def __post_init__(self) -> None:
         if self.fs_hz <= 0:
