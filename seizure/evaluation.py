@@ -148,6 +148,27 @@ def check_scored_split(summary: dict[str, Any], split: str, what: str | Path = "
                            "recordings tunes on patients carved from train, so that dev can be scored)", what)
 
 
+def tuning_resolution(duration_s: float, target_fa_per_24h: float) -> dict[str, float | bool]:
+    """How finely a tuning split of ``duration_s`` seconds measures false alarms: one false
+    alarm there is ``86400 / duration_s`` FA/24h. When that exceeds the target, only points with
+    no false alarm on the split meet it, and the split cannot tell their rate on new data (on a
+    1 h split a point with a true 24 FA/24h shows none 37% of the time); ``hours_needed`` (24 /
+    target) of tuning recordings make one false alarm equal the target."""
+    step = 86400.0 / duration_s if duration_s > 0 else float("inf")
+    return {"hours": duration_s / 3600.0, "fa_per_24h_per_false_alarm": step,
+            "resolves_target": bool(step <= target_fa_per_24h + 1e-9), "hours_needed": 24.0 / target_fa_per_24h}
+
+
+def resolution_note(res: dict[str, Any], target_fa_per_24h: float, split: str = "dev") -> str:
+    """One sentence for a report or a warning; empty when the split resolves the target."""
+    if res["resolves_target"]:
+        return ""
+    return (f"the {split} split holds {res['hours']:.2f} h, so one false alarm there is "
+            f"{res['fa_per_24h_per_false_alarm']:.1f} FA/24h: the {target_fa_per_24h:g} FA/24h target is met only by "
+            f"points with no {split} false alarm, whose rate on new recordings it does not measure "
+            f"({res['hours_needed']:.1f} h of {split} recordings would resolve it)")
+
+
 def points_per_target(tune_probs: Sequence[np.ndarray], tune_records: Sequence[RecordMeta], pp: PostprocessConfig,
                       targets: Sequence[float]) -> list[tuple[float, OperatingPoint, float, float, bool]]:
     """For each FA/24h target, ``(target, operating point, tuning sensitivity, tuning FA/24h,
@@ -179,6 +200,7 @@ def equal_fa(tune_records: Sequence[RecordMeta], tune_probs: Sequence[np.ndarray
         out.append({"target_fa_per_24h": float(target), "operating_point": dataclasses.asdict(op),
                     "tune_sensitivity": float(tune_sens), "tune_fa_per_24h": float(tune_fa),
                     "tune_target_reached": bool(reached),
+                    "tune_hours": sum(float(len(p)) for p in tune_probs) / 3600.0,
                     "sensitivity": float(hits / n_ref) if n_ref else None,
                     "fa_per_24h": float(fa * 86400.0 / dur) if dur else None, "per_recording": rows})
     return out

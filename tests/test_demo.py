@@ -108,6 +108,11 @@ def test_the_fitted_baseline_is_there_with_intervals_and_equal_fa_points_come_fr
     out, result, _ = demo
     rep = json.loads(result.outputs["report.json"].read_text())
     store = FeatureStore(out / "store")
+    dev_s = sum(r.duration_s for r in store.records("dev"))
+    assert rep["eval"]["dev_fa_per_24h_per_false_alarm"] == pytest.approx(86400.0 / dev_s)
+    # the tiny demo's dev split resolves none of the targets, and the report says which
+    md = result.outputs["report.md"].read_text()
+    assert f"one false alarm is {86400.0 / dev_s:.1f} FA/24h, so the 1, 2, 6, 10 FA/24h targets" in md
     fitted = rep["bandpower"]["fitted"]
     assert fitted["fitted_on"] == "train" and fitted["n_records"] == len(store.records("train"))
     assert fitted["seed"] == 3 and fitted["features"] > 50

@@ -219,6 +219,24 @@ def test_train_command(store, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"best checkpoint: {tmp_path / 'out' / 'best.pt'}" in out
     assert "operating point: threshold" in out
+    # the tiny store's dev split is far shorter than the 4 h that resolve 6 FA/24h: the run says so
+    res = checkpoint.load(tmp_path / "out" / "best.pt").summary["dev_resolution"]
+    assert not res["resolves_target"] and res["hours_needed"] == 4.0
+    assert f"note: the dev split holds {res['hours']:.2f} h, so one false alarm there is" in out
+
+
+def test_tuning_resolution_says_which_targets_a_split_can_measure():
+    from seizure.evaluation import resolution_note, tuning_resolution
+
+    one_hour = tuning_resolution(3600.0, 6.0)
+    assert one_hour == {"hours": 1.0, "fa_per_24h_per_false_alarm": 24.0, "resolves_target": False,
+                        "hours_needed": 4.0}
+    assert "one false alarm there is 24.0 FA/24h" in resolution_note(one_hour, 6.0)
+    assert "(4.0 h of dev recordings would resolve it)" in resolution_note(one_hour, 6.0)
+    eight_hours = tuning_resolution(8 * 3600.0, 6.0)
+    assert eight_hours["resolves_target"] and eight_hours["fa_per_24h_per_false_alarm"] == 3.0
+    assert resolution_note(eight_hours, 6.0) == ""
+    assert tuning_resolution(4 * 3600.0, 6.0)["resolves_target"]  # one false alarm is exactly the target
 
 
 def test_operating_point_tolerance_keeps_thresholds_off_the_floor():

@@ -33,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seizure.evaluation import resolution_note
     from seizure.training.config import load_config
     from seizure.training.loop import TrainingInterrupted, train
     from seizure.training.distributed import from_env
@@ -62,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
               f"(seed {t['seed']}, fraction {t['fraction']:g}); score this model on dev")
     print(f"operating point: threshold {op.threshold:.3f}, smooth {op.smooth_s:g} s, min duration "
           f"{op.min_duration_s:g} s, merge gap {op.merge_gap_s:g} s")
+    if s.get("dev_resolution"):
+        note = resolution_note(s["dev_resolution"], s["target_fa_per_24h"], splits.get("tune", "dev"))
+        if note:
+            print(f"note: {note}")
     if "sparsity" in s:
         sp = s["sparsity"]
         print(f"sparse VD: {100 * sp['sparsity']:.1f}% of {sp['svd_weights']} weights pruned; "

@@ -648,6 +648,21 @@ def _paired_section(study: Study, comps: list[Comparison], split: str, tune: str
     return lines
 
 
+def _resolution_text(systems: list[tuple[str, list[dict[str, Any]]]], tune: str) -> str:
+    """The targets the tuning split is too short to resolve (one false alarm there exceeds them)."""
+    hours = [q["tune_hours"] for _, reports in systems for r in reports for q in r.get("equal_fa") or []
+             if q.get("tune_hours")]
+    if not hours:
+        return ""
+    step = 24.0 / min(hours)
+    below = [f"{t:g}" for t in FA_TARGETS if step > t + 1e-9]
+    if not below:
+        return ""
+    return (f" On {tune} ({min(hours):.1f} h) one false alarm is {step:.1f} FA/24h: the {', '.join(below)} FA/24h "
+            f"targets are met there only by points with no false alarm, whose rate on new recordings {tune} does not "
+            "measure.")
+
+
 def _equal_fa_section(rows: list[VariantRows], curves: dict[str, MeanCurve], baseline: Baseline | None,
                       comps: list[Comparison], split: str, tune: str, has_plot: bool) -> list[str]:
     heads = [f"≤ {t:g} FA/24h" for t in FA_TARGETS]
@@ -670,7 +685,8 @@ def _equal_fa_section(rows: list[VariantRows], curves: dict[str, MeanCurve], bas
     lines += ["", f"For each target, each run's operating point (threshold and post-processing) is chosen on {tune} "
               "by the model's own rule with that false-alarm target, then applied unchanged to "
               f"{split}: OVLP sensitivity (%), mean over seeds [95% patient x seed bootstrap interval], at the "
-              f"mean FA/24h it gave on {split} (which can exceed the target: it was met on {tune})."]
+              f"mean FA/24h it gave on {split} (which can exceed the target: it was met on {tune})."
+              + _resolution_text(systems, tune)]
     eq = [c for c in comps if c.target is not None]
     if eq:
         lines += ["", "| a - b (sensitivity, points) | " + " | ".join(heads) + " |",

@@ -48,7 +48,7 @@ from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore, SplitPlan, split_plan
 from seizure.training import distributed
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.evaluation import dev_result, dev_result_of, split_probabilities
+from seizure.evaluation import dev_result, dev_result_of, resolution_note, split_probabilities, tuning_resolution
 from seizure.training.distributed import SINGLE, Ranks, any_rank, broadcast, device_for, gather, global_loss, rank_share
 from seizure.training.sampler import CropSampler, feature_statistics
 
@@ -345,6 +345,9 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
     op = OperatingPoint(**best["operating_point"])
     summary = _summary(cfg, history, best, dev_recs)
     summary["splits"] = splits.to_dict()
+    note = resolution_note(summary["dev_resolution"], summary["target_fa_per_24h"], splits.tune_split)
+    if note and ranks.main:
+        log.warning("operating point: %s", note)
     if svd:
         summary["sparsity"] = sparsity_report(model)
     if ranks.main:
@@ -416,9 +419,11 @@ def _summary(cfg: ExperimentConfig, history: list[dict], best: dict | None, dev_
                    dev_sensitivity=float(best["dev_sensitivity"]), dev_fa_per_24h=float(best["dev_fa_per_24h"]),
                    dev_target_reached=bool(best["dev_reached"]), dev_det_area=float(best["dev_det_area"]))
     if dev_recs is not None:
-        out.update(dev_hours=sum(r.n_seconds for r in dev_recs) / 3600.0,
-                   dev_seizures=sum(r.n_seizures for r in dev_recs),
-                   target_fa_per_24h=float(cfg.postprocess.target_fa_per_24h), method=cfg.postprocess.method)
+        target = float(cfg.postprocess.target_fa_per_24h)
+        seconds = float(sum(r.n_seconds for r in dev_recs))
+        out.update(dev_hours=seconds / 3600.0, dev_seizures=sum(r.n_seizures for r in dev_recs),
+                   target_fa_per_24h=target, method=cfg.postprocess.method,
+                   dev_resolution=tuning_resolution(seconds, target))
     return out
 
 
