@@ -254,15 +254,15 @@ def _json_default(x: Any) -> Any:
 
 def _resolution_sentence(result: dict[str, Any]) -> str:
     """Which targets the dev split is too short to resolve (empty when it resolves them all)."""
+    from seizure.evaluation import unresolved_targets
+
     step = result["eval"].get("dev_fa_per_24h_per_false_alarm")
-    if step is None:
-        return ""
-    below = [f"{t:g}" for t in FA_TARGETS if step > t + 1e-9]
+    below = unresolved_targets(result["eval"]["dev_hours"] * 3600.0, FA_TARGETS) if step else []
     if not below:
         return ""
     return (f" On the dev split ({result['eval']['dev_hours']:.1f} h) one false alarm is {step:.1f} FA/24h, so "
-            f"the {', '.join(below)} FA/24h targets are met only by points with no dev false alarm, whose rate on "
-            "new recordings dev does not measure.")
+            f"the {', '.join(f'{t:g}' for t in below)} FA/24h targets are met only by points with no dev false "
+            "alarm, whose rate on new recordings dev does not measure.")
 
 
 def _equal_fa_cell(entry: dict[str, Any], method: str) -> str:

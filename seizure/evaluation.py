@@ -159,6 +159,11 @@ def tuning_resolution(duration_s: float, target_fa_per_24h: float) -> dict[str, 
             "resolves_target": bool(step <= target_fa_per_24h + 1e-9), "hours_needed": 24.0 / target_fa_per_24h}
 
 
+def unresolved_targets(duration_s: float, targets: Sequence[float]) -> list[float]:
+    """The FA/24h targets a tuning split of ``duration_s`` seconds is too short to resolve."""
+    return [float(t) for t in targets if not tuning_resolution(duration_s, t)["resolves_target"]]
+
+
 def resolution_note(res: dict[str, Any], target_fa_per_24h: float, split: str = "dev") -> str:
     """One sentence for a report or a warning; empty when the split resolves the target."""
     if res["resolves_target"]:

@@ -650,17 +650,16 @@ def _paired_section(study: Study, comps: list[Comparison], split: str, tune: str
 
 def _resolution_text(systems: list[tuple[str, list[dict[str, Any]]]], tune: str) -> str:
     """The targets the tuning split is too short to resolve (one false alarm there exceeds them)."""
-    hours = [q["tune_hours"] for _, reports in systems for r in reports for q in r.get("equal_fa") or []
-             if q.get("tune_hours")]
-    if not hours:
-        return ""
-    step = 24.0 / min(hours)
-    below = [f"{t:g}" for t in FA_TARGETS if step > t + 1e-9]
+    from seizure.evaluation import unresolved_targets
+
+    hours = min((q["tune_hours"] for _, reports in systems for r in reports for q in r.get("equal_fa") or []
+                 if q.get("tune_hours")), default=None)
+    below = unresolved_targets(hours * 3600.0, FA_TARGETS) if hours else []
     if not below:
         return ""
-    return (f" On {tune} ({min(hours):.1f} h) one false alarm is {step:.1f} FA/24h: the {', '.join(below)} FA/24h "
-            f"targets are met there only by points with no false alarm, whose rate on new recordings {tune} does not "
-            "measure.")
+    return (f" On {tune} ({hours:.1f} h) one false alarm is {24.0 / hours:.1f} FA/24h: the "
+            f"{', '.join(f'{t:g}' for t in below)} FA/24h targets are met there only by points with no false alarm, "
+            f"whose rate on new recordings {tune} does not measure.")
 
 
 def _equal_fa_section(rows: list[VariantRows], curves: dict[str, MeanCurve], baseline: Baseline | None,
