@@ -66,12 +66,6 @@ class RecordingMedian:
         return np.median(np.concatenate(self._rows), axis=0).astype(np.float32)
 
 
-def subtract(features: np.ndarray, median: np.ndarray) -> np.ndarray:
-    """``features - median``, in place (``features``: a chunk's own float32 array)."""
-    features -= median
-    return features
-
-
 def normalize_file(path, median: np.ndarray, block_frames: int = 65536) -> None:
     """Subtract ``median`` from every frame of an ``(n_frames, C, F)`` float32 ``.npy`` file, in
     place, a block at a time (the caller makes the file durable)."""

@@ -253,7 +253,8 @@ class EdfPipeline:
                 kept.append(chunk)
         median = stat.median()
         for chunk in kept if keep else self._features(self._segments(repeat=True), None):
-            yield FeatureChunk(chunk.start_s, normalize.subtract(chunk.features, median))
+            np.subtract(chunk.features, median, out=chunk.features)  # the chunk's own array
+            yield chunk
 
     def median_collector(self) -> normalize.RecordingMedian:
         """An empty :class:`~seizure.preprocess.normalize.RecordingMedian` for this recording."""

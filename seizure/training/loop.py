@@ -48,7 +48,7 @@ from seizure.postprocess import OperatingPoint
 from seizure.store import FeatureStore, SplitPlan, split_plan
 from seizure.training import distributed
 from seizure.training.config import ExperimentConfig, from_dict, to_toml
-from seizure.evaluation import dev_result, dev_result_of, resolution_note, split_probabilities, tuning_resolution
+from seizure.evaluation import dev_result, dev_result_of, split_probabilities, tuning_resolution
 from seizure.training.distributed import SINGLE, Ranks, any_rank, broadcast, device_for, gather, global_loss, rank_share
 from seizure.training.sampler import CropSampler, feature_statistics
 
@@ -345,9 +345,6 @@ def _train(store: FeatureStore, out: Path, splits: SplitPlan, cfg: ExperimentCon
     op = OperatingPoint(**best["operating_point"])
     summary = _summary(cfg, history, best, dev_recs)
     summary["splits"] = splits.to_dict()
-    note = resolution_note(summary["dev_resolution"], summary["target_fa_per_24h"], splits.tune_split)
-    if note and ranks.main:
-        log.warning("operating point: %s", note)
     if svd:
         summary["sparsity"] = sparsity_report(model)
     if ranks.main:
