@@ -10,14 +10,19 @@ candidates and rule) is chosen on the profile's **dev** split and applied unchan
 - ``model (profile)``: trained on the profile's train split;
 - ``model (default)``: trained once on a ``default``-profile corpus of the same size and
   split shares (train-on-default / test-on-profile), operated on the profile's dev;
+- ``model (profile + default)``: trained on the profile's train split with the whole
+  default-profile corpus joined as external training data (``seizure merge --external
+  default=STORE``: fitted on, never tuned on or scored), operated on the profile's dev;
 - ``band-power baseline``: when :mod:`seizure.baselines.bandpower` is importable, its
   ``fit(store, "train")`` / ``predict_probs(model, record)`` on the same splits, operated
-  by the same rule; otherwise the run says it is absent.
+  by the same rule; otherwise the run says it is absent. ``band-power baseline (profile +
+  default)`` is fitted on the same pooled training data as ``model (profile + default)``.
 
 Intervals: at the dev-chosen point for <= 6 FA/24h, each system's eval OVLP sensitivity and
 FA/24h carry 95% patient-level bootstrap intervals (1,000 resamples of the eval patients,
-seed 0), and ``model (profile)`` minus the baseline is a paired difference on the same
-resamples, with its verdict (``not distinguishable`` where the interval covers 0).
+seed 0), and each model minus the baseline fitted on the same training data is a paired
+difference on the same resamples, with its verdict (``not distinguishable`` where the
+interval covers 0).
 
 A ``half-eval-tuned`` column asks how much of a gap is the 1 h dev split: the point for <= 6
 FA/24h is chosen on half of the eval patients (about 5 h) and scored on the other half, both
@@ -58,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 
 from seizure import checkpoint  # noqa: E402
 from seizure.config import merge  # noqa: E402
-from seizure.corpus import preprocess  # noqa: E402
+from seizure.corpus import merge_stores, preprocess  # noqa: E402
 from seizure.postprocess import OperatingPoint, probs_to_events  # noqa: E402
 from seizure.scoring import comparison, det, ovlp  # noqa: E402
 from seizure.scoring.report import report_pairs  # noqa: E402
@@ -67,13 +72,15 @@ from seizure.store import FeatureStore  # noqa: E402
 from seizure.synth import synthesize  # noqa: E402
 from seizure.synth.profiles import HELD_OUT, SMALL_LAB_SHARES, get_profile  # noqa: E402
 from seizure.evaluation import hypotheses, points_per_target, split_probabilities  # noqa: E402
-from seizure.training.config import load_config  # noqa: E402
+from seizure.training.config import load_config, to_toml  # noqa: E402
 from seizure.training.loop import train  # noqa: E402
 
 FA_TARGETS = (1.0, 2.0, 6.0, 10.0)
 HALF_SPLITS = 5  # patient halvings of eval for the half-tuned column
 TARGET_SENSITIVITY, TARGET_FA = 0.90, 6.0
 BASELINE_MODULE = "seizure.baselines.bandpower"
+PAIRS = (("model (profile)", "band-power baseline"),
+         ("model (profile + default)", "band-power baseline (profile + default)"))  # paired at <= 6 FA/24h
 
 
 def corpus_store(work: Path, profile: str, hours: float, seed: int, shares: dict[str, float] | None,
@@ -130,8 +137,9 @@ def dev_chosen(dev_recs, dev_probs, eval_recs, eval_probs, pp) -> dict[str, Any]
 
 def intervals_at_target(systems: list[dict], eval_recs, eval_probs: dict[str, list[np.ndarray]]) -> dict[str, Any]:
     """Each system's eval OVLP sensitivity and FA/24h at its dev-chosen point for <= 6 FA/24h
-    with patient-bootstrap intervals (into the row, ``interval_at_6``), and the paired difference
-    ``model (profile)`` minus the baseline (returned; empty without a baseline)."""
+    with patient-bootstrap intervals (into the row, ``interval_at_6``), and for each model of
+    :data:`PAIRS` present with its baseline, the paired difference model minus baseline
+    (returned by the model's name)."""
     measures = (("ovlp", "sensitivity"), ("ovlp", "fa_per_24h"))
     reports = {}
     for row in systems:
@@ -139,10 +147,8 @@ def intervals_at_target(systems: list[dict], eval_recs, eval_probs: dict[str, li
         op = OperatingPoint(p["threshold"], p["smooth_s"], p["min_duration_s"], p["merge_gap_s"])
         reports[row["system"]] = rep = report_pairs(hypotheses(eval_recs, eval_probs[row["system"]], op))
         row["interval_at_6"] = {k: rep.bootstrap["methods"][m][k] for m, k in measures}
-    if "model (profile)" not in reports or "band-power baseline" not in reports:
-        return {}
-    return comparison.difference(reports["model (profile)"], reports["band-power baseline"],
-                                 measures=measures)["differences"]
+    return {model: comparison.difference(reports[model], reports[base], measures=measures)["differences"]
+            for model, base in PAIRS if model in reports and base in reports}
 
 
 def half_tuned(eval_recs, eval_probs, pp, target: float = TARGET_FA, n_splits: int = HALF_SPLITS) -> dict[str, Any]:
@@ -245,12 +251,11 @@ def print_table(results: list[dict]) -> None:
             if iv:
                 print(f"| {res['profile']} | {row['system']} | {comparison.span(iv['sensitivity'], 'sensitivity')} "
                       f"| {comparison.span(iv['fa_per_24h'], 'fa_per_24h')} |")
-        diff = res.get("model_minus_baseline_at_6")
-        if diff:
+        for model, diff in res.get("minus_baseline_at_6", {}).items():
             cells = " | ".join(f"{comparison.span(d, k, signed=True)} ({comparison.verdict(d, 'model', 'baseline')})"
                                for k, d in (("sensitivity", diff["ovlp/sensitivity"]),
                                             ("fa_per_24h", diff["ovlp/fa_per_24h"])))
-            print(f"| {res['profile']} | model - baseline | {cells} |")
+            print(f"| {res['profile']} | {model} - its baseline | {cells} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. train.seed=1 (repeatable)")
     parser.add_argument("--no-default", action="store_true", help="skip the train-on-default column")
+    parser.add_argument("--no-external", action="store_true",
+                        help="skip the profile + default column (the default corpus joined as external training data)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the fitted baseline (e.g. for extra training seeds: its fit does not depend on them)")
     parser.add_argument("--rules", nargs="+", choices=("high", "middle"), default=None,
@@ -285,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dataclasses.replace(cfg, postprocess=dataclasses.replace(pp, plateau="high"))
     shares = None if args.own_splits else SMALL_LAB_SHARES
     work = Path(args.work)
-    tag = "demo" if not args.overrides else "cfg" + hashlib.sha256(
-        json.dumps([args.config, args.overrides]).encode()).hexdigest()[:8]
+    tag = "cfg" + hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:8]  # models of another config: new folders
     bp = None if args.no_baseline else baseline_module()
     print(f"config {args.config} {' '.join(args.overrides)}; corpora {args.hours:g} h, "
           f"split shares {shares or 'per profile'}; work {work}")
@@ -295,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"fitted band-power baseline: {'present' if bp else f'absent ({BASELINE_MODULE} is not importable)'}")
 
-    default_ckpt = None
-    if not args.no_default:
+    default_ckpt = default_store = None
+    if not (args.no_default and args.no_external):
         t0 = time.perf_counter()
-        store, sizes = corpus_store(work, "default", args.hours, args.default_seed, shares, cfg.recipe, args.jobs)
-        default_ckpt, train_s = train_model(store, store.root.parent / f"model_{tag}", cfg)
-        print(f"default corpus: {sizes}; trained in {train_s:.0f} s ({time.perf_counter() - t0:.0f} s with data)")
+        default_store, sizes = corpus_store(work, "default", args.hours, args.default_seed, shares, cfg.recipe,
+                                            args.jobs)
+        print(f"default corpus: {sizes} ({time.perf_counter() - t0:.0f} s)")
+    if not args.no_default:
+        default_ckpt, train_s = train_model(default_store, default_store.root.parent / f"model_{tag}", cfg)
+        print(f"model (default) trained in {train_s:.0f} s")
 
     results = []
     for name in args.profiles:
@@ -320,6 +329,23 @@ def main(argv: list[str] | None = None) -> int:
             fit_s = time.perf_counter() - t1
             probs["baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
                                   for recs in (dev_recs, eval_recs)], "band-power baseline", {"fit_s": round(fit_s, 1)})
+        if not args.no_external:
+            pooled = merge_stores(store.root.parent / "store_plus_default", [store.root],
+                                  [("default", default_store.root)])
+            pooled_store = FeatureStore(pooled.store)
+            ext_ckpt, ext_s = train_model(pooled_store, store.root.parent / f"model_{tag}_plus_default", cfg)
+            probs["external"] = ([model_probs(ext_ckpt, store, dev_recs), model_probs(ext_ckpt, store, eval_recs)],
+                                 "model (profile + default)", {"train_s": round(ext_s, 1),
+                                                               "train_hours": round(sum(
+                                                                   r.n_seconds for r in pooled_store.records("train"))
+                                                                   / 3600, 2)})
+            if bp is not None:
+                t1 = time.perf_counter()
+                fitted = bp.fit(pooled_store, "train")
+                fit_s = time.perf_counter() - t1
+                probs["external_baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
+                                               for recs in (dev_recs, eval_recs)],
+                                              "band-power baseline (profile + default)", {"fit_s": round(fit_s, 1)})
         systems = []
         for key, ((p_dev, p_eval), label, extra) in probs.items():
             save_probs(store.root.parent / f"probs_{tag}_{key}.npz", dev_recs + eval_recs, p_dev + p_eval)
@@ -327,10 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         paired = intervals_at_target(systems, eval_recs, {label: p_eval for (_, p_eval), label, _ in probs.values()}) \
             if len(rules) == 1 else {}
         results.append({"profile": name, "splits": sizes, "data_s": round(t_data, 1), "systems": systems,
-                        "model_minus_baseline_at_6": paired})
+                        "minus_baseline_at_6": paired})
         p6 = systems[0]["dev_chosen"][f"{TARGET_FA:g}"]
         print(f"{name}: {sizes}; data {t_data:.0f} s, training {train_s:.0f} s; model @ <= 6 FA/24h (dev-chosen): "
               f"{_cell(p6)} ({p6['hits']:g}/{p6['n_ref']:g})", flush=True)
+        for row in systems[1:]:
+            p = row["dev_chosen"][f"{TARGET_FA:g}"]
+            print(f"  {row['system']}: {_cell(p)} ({p['hits']:g}/{p['n_ref']:g})", flush=True)
 
     print_table(results)
     out = Path(args.json) if args.json else work / "bench_shift.json"

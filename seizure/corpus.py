@@ -38,7 +38,7 @@ from seizure.io.annotations import find_sidecar
 from seizure.preprocess.normalize import normalize_file
 from seizure.preprocess.pipeline import CHUNK_S, EdfPipeline, labels_for
 from seizure.preprocess.recipe import Recipe
-from seizure.store import FeatureStore, RecordMeta, StoreWriter, feature_info
+from seizure.store import EXTERNAL_SEP, FeatureStore, RecordMeta, StoreWriter, feature_info
 
 log = logging.getLogger(__name__)
 
@@ -299,49 +299,114 @@ def shard_of(entries: Sequence[CorpusEntry], index: int, count: int) -> list[Cor
     return sorted(ordered[index - 1::count], key=lambda e: (SPLITS.index(e.split), e.rec_id))
 
 
-def merge_stores(store_root: str | Path, shards: Sequence[str | Path]) -> PreprocessSummary:
+def merge_stores(store_root: str | Path, shards: Sequence[str | Path],
+                 external: Sequence[tuple[str, str | Path]] = (), external_splits: Sequence[str] = SPLITS,
+                 ) -> PreprocessSummary:
     """Join the stores of ``seizure preprocess --shard i/N`` runs into ``store_root``: their
     records are hard-linked (copied across file systems) and the manifest rebuilt, so the
     result equals a store made in one run. The shards must share a recipe; a recording found
-    in two shards is refused. Re-running adds what is new."""
+    in two shards is refused. Re-running adds what is new.
+
+    ``external`` (``(name, store)`` pairs) joins other corpora as training data only: their
+    recordings of ``external_splits`` enter with split ``train``, ``external = "name:split"``
+    and id and patient prefixed ``name__`` (so no patient of theirs meets one of ours). They are
+    fitted on, never tuned on or scored. With no shards, ``store_root`` must be a store already."""
     started = time.perf_counter()
-    if not shards:
-        raise ConfigError("name the shard stores to merge")
+    if not shards and not external:
+        raise ConfigError("name the shard stores to merge, or an external store (--external NAME=STORE)")
+    names = [name for name, _ in external]
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", name) or names.count(name) > 1:
+            raise ConfigError(f"external corpus name {name!r} must be unique, letters, digits and '-' only "
+                              "(it prefixes the corpus's recording ids and patients)")
+    bad = sorted(set(external_splits) - set(SPLITS))
+    if bad or not external_splits:
+        raise ConfigError(f"external splits must be among {', '.join(SPLITS)}; got {', '.join(external_splits) or 'none'}")
     stores = [FeatureStore(s) for s in shards]
-    first = stores[0]
-    for s in stores[1:]:
+    externals = [(name, FeatureStore(path)) for name, path in external]
+    if stores:
+        first = stores[0]
+    elif (Path(store_root) / "store.json").is_file():
+        first = FeatureStore(store_root)
+    else:
+        raise ConfigError("with no shards to merge, STORE must be an existing feature store to add external "
+                          "training data to", store_root)
+    for s in [*stores, *(e for _, e in externals)]:
         if s.recipe_hash != first.recipe_hash:
             raise RecipeMismatchError(f"recipe {s.recipe_hash} differs from {first.recipe_hash} of {first.root}; "
-                                      "all shards must be made with one recipe", s.root)
+                                      "all stores merged must be made with one recipe", s.root)
     writer = StoreWriter(store_root, first.recipe, first.info)
     summary = PreprocessSummary(writer.root)
-    owner: dict[str, Path] = {}
     with _store_lock(writer.root):
-        for store in stores:
+        for store in [*stores, *(e for _, e in externals)]:
             if store.root.resolve() == writer.root.resolve():
-                raise ConfigError("the merged store cannot be one of the shards", store.root)
-            for meta in store.records(status=None):
-                summary.found += 1
-                if meta.rec_id in owner:
-                    raise SeizureError(f"recording {meta.rec_id} is in two shards ({owner[meta.rec_id]} and "
-                                       f"{store.root}): shards must come from one corpus and one N", store.root)
-                owner[meta.rec_id] = store.root
-                if meta.status == "ok" and writer.is_done(meta.rec_id):
-                    summary.skipped += 1
-                    continue
-                names = [f"{meta.rec_id}.x.npy", f"{meta.rec_id}.y.npy"] if meta.status == "ok" else []
-                for name in [*names, f"{meta.rec_id}.json"]:  # the record's JSON last, as a run writes it
-                    _link_or_copy(store.root / "records" / name, writer.root / "records" / name)
-                if meta.status == "ok":
-                    summary.done += 1
-                    summary.hours_done += meta.n_seconds / 3600
-                else:
-                    summary.failures.append((meta.rec_id, meta.error))
+                raise ConfigError("the merged store cannot be one of the stores merged into it", store.root)
+        plan = _merge_plan(writer, stores, externals, external_splits)  # every refusal before any write
+        for store, meta, src_id in plan:
+            summary.found += 1
+            _merge_record(writer, store, meta, src_id, summary)
         writer.write_manifest()
     summary.failures.sort()
     summary.hours_in_store = sum(m.n_seconds for m in writer.records()) / 3600
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _merge_plan(writer: StoreWriter, stores: list[FeatureStore], externals: list[tuple[str, FeatureStore]],
+                external_splits: Sequence[str]) -> list[tuple[FeatureStore, RecordMeta, str]]:
+    """What :func:`merge_stores` joins: (source store, record as it will be, source id), after
+    every check (a recording in two shards; an external one that is external data already, or
+    one of this store's own recordings)."""
+    plan, owner = [], {}
+    for store in stores:
+        for meta in store.records(status=None):
+            if meta.rec_id in owner:
+                raise SeizureError(f"recording {meta.rec_id} is in two shards ({owner[meta.rec_id]} and "
+                                   f"{store.root}): shards must come from one corpus and one N", store.root)
+            owner[meta.rec_id] = store.root
+            plan.append((store, meta, meta.rec_id))
+    own = {_content(m) for m in writer.records() if not m.external} | {_content(m) for _, m, _ in plan}
+    for name, store in externals:
+        for meta in store.records(status="ok"):
+            if meta.split not in external_splits:
+                continue
+            if meta.external:
+                raise SeizureError(f"recording {meta.rec_id} is external data of that store already "
+                                   f"({meta.external}); join its own corpus instead", store.root)
+            if _content(meta) in own:
+                raise SeizureError(f"recording {meta.rec_id} of external corpus {name!r} is in this store "
+                                   "already: training on it would leak into the splits scored", store.root)
+            src_id = meta.rec_id
+            meta.external, meta.split = f"{name}:{meta.split}", "train"
+            meta.rec_id, meta.patient = f"{name}{EXTERNAL_SEP}{src_id}", f"{name}{EXTERNAL_SEP}{meta.patient}"
+            plan.append((store, meta, src_id))
+    return plan
+
+
+def _content(meta: RecordMeta) -> tuple:
+    """What identifies one recording across stores: its id, length and seizures."""
+    return meta.rec_id, meta.n_seconds, tuple(tuple(s) for s in meta.seizures)
+
+
+def _merge_record(writer: StoreWriter, store: FeatureStore, meta: RecordMeta, src_id: str,
+                  summary: PreprocessSummary) -> None:
+    """One record of ``store`` (its files named ``src_id``) into ``writer`` as ``meta``: arrays
+    linked, then the record's JSON (copied as it is, or rewritten for an external record)."""
+    if meta.status == "ok" and writer.is_done(meta.rec_id):
+        summary.skipped += 1
+        return
+    if meta.status == "ok":
+        for ext in (".x.npy", ".y.npy"):
+            _link_or_copy(store.root / "records" / f"{src_id}{ext}", writer.root / "records" / f"{meta.rec_id}{ext}")
+    if src_id == meta.rec_id:
+        _link_or_copy(store.root / "records" / f"{src_id}.json", writer.root / "records" / f"{meta.rec_id}.json")
+    else:
+        writer.write_meta(meta)
+    if meta.status == "ok":
+        summary.done += 1
+        summary.hours_done += meta.n_seconds / 3600
+    else:
+        summary.failures.append((meta.rec_id, meta.error))
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -13,11 +13,17 @@ Layout of a store folder::
     tuning.json                only in a store without eval recordings: the patients carved
                                from train as the tuning split (seed, fraction, patients)
 
+External training data (``seizure merge --external NAME=STORE``): recordings of another
+corpus joined with split ``train`` and ``external = "NAME:SPLIT"`` (their id and patient
+prefixed ``NAME__``). They are fitted on, never tuned on or scored; the manifest's role says
+``external``.
+
 Split policy (:func:`split_plan`): nothing is scored on a split used to choose its epoch or
 its operating point. With eval recordings: fit on train, tune (epoch, operating point) on
 dev, score on eval. Without (TUSZ v1.5 has train/dev only): a seeded, patient-disjoint share
-of the train patients becomes the ``tune`` split (recorded in ``tuning.json`` and the
-manifest's ``role`` column), the rest of train fits, and dev is scored.
+of the store's own train patients (never external ones) becomes the ``tune`` split (recorded
+in ``tuning.json`` and the manifest's ``role`` column), the rest of train fits, and dev is
+scored.
 
 Every file is written atomically. A recording whose JSON is missing, unreadable or from
 another recipe is not trusted and is redone.
@@ -48,8 +54,9 @@ STORE_VERSION = 1
 MANIFEST_FIELDS = (
     "rec_id", "split", "patient", "session", "montage_dir", "edf_path", "status", "error",
     "fs_hz_original", "duration_s", "n_seconds", "n_seizures", "seizure_s",
-    "n_channels_used", "missing_channels", "warnings", "recipe_hash", "role",
+    "n_channels_used", "missing_channels", "warnings", "recipe_hash", "role", "external",
 )
+EXTERNAL_SEP = "__"  # between an external corpus's name and its recording id / patient
 
 
 @dataclass
@@ -73,6 +80,7 @@ class RecordMeta:
     seizures: list[list[float]] = field(default_factory=list)  # [[start_s, stop_s], ...] whole-head
     warnings: list[str] = field(default_factory=list)
     recipe_hash: str = ""
+    external: str = ""  # "NAME:SPLIT" of another corpus joined as training data only, else ""
 
     @property
     def n_seizures(self) -> int:
@@ -176,7 +184,8 @@ class FeatureStore:
 
     def write_manifest(self) -> Path:
         """Rebuild ``manifest.csv`` from the record files (ok and error rows), with each
-        recording's role (``tune`` for the patients carved from train, else its split)."""
+        recording's role (``external`` for external training data, ``tune`` for the patients
+        carved from train, else its split)."""
         tuning = read_tuning(self.root)
         tuned = set(tuning["patients"]) if tuning else set()
         path = self.root / "manifest.csv"
@@ -184,7 +193,8 @@ class FeatureStore:
             writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS)
             writer.writeheader()
             for meta in self.records(status=None):
-                role = "tune" if meta.split == "train" and meta.patient in tuned else meta.split
+                role = ("external" if meta.external else
+                        "tune" if meta.split == "train" and meta.patient in tuned else meta.split)
                 writer.writerow(meta.manifest_row(role))
         return path
 
@@ -256,17 +266,18 @@ class StoreWriter(FeatureStore):
                 np.save(tmp, np.ascontiguousarray(features, dtype=np.float32))
         with atomic_path(self._y_path(meta.rec_id), suffix=".npy") as tmp:
             np.save(tmp, np.asarray(labels, dtype=np.uint8))
-        self._write_meta(meta)
+        self.write_meta(meta)
 
     def write_error(self, meta: RecordMeta, error: str) -> None:
         """Record a failed recording with its one-line reason (it is retried on a re-run)."""
         meta.status, meta.error, meta.recipe_hash = "error", " ".join(error.split()), self.recipe_hash
-        self._write_meta(meta)
+        self.write_meta(meta)
 
     def _meta_path(self, rec_id: str) -> Path:
         return self.root / "records" / f"{rec_id}.json"
 
-    def _write_meta(self, meta: RecordMeta) -> None:
+    def write_meta(self, meta: RecordMeta) -> None:
+        """Write a record's JSON (atomically); its arrays must be in place already."""
         if safe_name(meta.rec_id) != meta.rec_id:
             raise SeizureError(f"recording id {meta.rec_id!r} is not a safe file name")
         with atomic_write(self._meta_path(meta.rec_id)) as fh:
@@ -294,7 +305,22 @@ class SplitPlan:
         """What a checkpoint and a report record about the splits (JSON-safe)."""
         return {"fit": "train" if self.tuning is None else "train minus tune", "tune": self.tune_split,
                 "score": self.score_split, "fit_patients": sorted({r.patient for r in self.fit}),
-                "tune_patients": sorted({r.patient for r in self.tune}), "tuning": self.tuning}
+                "tune_patients": sorted({r.patient for r in self.tune}), "tuning": self.tuning,
+                "external": external_summary(self.fit)}
+
+
+def external_summary(records: list[RecordMeta]) -> dict[str, dict[str, Any]]:
+    """Per external corpus (its name) among ``records``: recordings, patients, hours and seizures."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.external:
+            e = out.setdefault(r.external.split(":")[0], {"recordings": 0, "patients": set(), "hours": 0.0,
+                                                          "seizures": 0})
+            e["recordings"] += 1
+            e["patients"].add(r.patient)
+            e["hours"] += r.n_seconds / 3600
+            e["seizures"] += r.n_seizures
+    return {k: {**v, "patients": len(v["patients"]), "hours": round(v["hours"], 3)} for k, v in sorted(out.items())}
 
 
 def read_tuning(root: str | Path) -> dict[str, Any] | None:
@@ -356,7 +382,11 @@ def split_plan(store: FeatureStore, *, seed: int = 0, fraction: float = 0.2, rec
                                "patient-wise", store.root)
     if evals:
         return SplitPlan(train, dev, "dev", "eval")
-    patients = carve_tuning(train, seed, fraction)
+    own = [r for r in train if not r.external]
+    if not own:
+        raise SeizureError("the store has no eval recordings and no train recordings of its own (only external "
+                           "ones) to carve a tuning split from", store.root)
+    patients = carve_tuning(own, seed, fraction)
     tuning = {"from": "train", "seed": int(seed), "fraction": float(fraction), "patients": patients}
     if record and read_tuning(store.root) != tuning:
         with atomic_write(store.root / TUNING_FILE) as fh:
@@ -364,7 +394,7 @@ def split_plan(store: FeatureStore, *, seed: int = 0, fraction: float = 0.2, rec
             fh.write("\n")
         store.write_manifest()
         log.info("the store has no eval recordings: %d of %d train patients carved as the tuning split "
-                 "(seed %d; %s); dev is scored", len(patients), len({r.patient for r in train}), seed,
+                 "(seed %d; %s); dev is scored", len(patients), len({r.patient for r in own}), seed,
                  store.root / TUNING_FILE)
     chosen = set(patients)
     return SplitPlan([r for r in train if r.patient not in chosen], [r for r in train if r.patient in chosen],

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         t = splits["tuning"]
         print(f"the store has no eval split: {len(t['patients'])} train patients carved as the tuning split "
               f"(seed {t['seed']}, fraction {t['fraction']:g}); score this model on dev")
+    for name, e in (splits.get("external") or {}).items():
+        print(f"fitted on external training data too: {name}, {e['recordings']} recording(s), {e['hours']:.2f} h, "
+              f"{e['seizures']} seizure(s)")
     print(f"operating point: threshold {op.threshold:.3f}, smooth {op.smooth_s:g} s, min duration "
           f"{op.min_duration_s:g} s, merge gap {op.merge_gap_s:g} s")
     if s.get("dev_resolution"):
