@@ -242,8 +242,8 @@ def print_table(results: list[dict]) -> None:
                   f"| {100 * row['oracle_eval_sensitivity_at_6']:.1f}% |")
     if not any("interval_at_6" in row for res in results for row in res["systems"]):
         return
-    print(f"\nAt the dev-chosen point for <= {TARGET_FA:g} FA/24h, 95% patient-bootstrap intervals; model (profile) "
-          "minus baseline paired on the same resamples\n"
+    print(f"\nAt the dev-chosen point for <= {TARGET_FA:g} FA/24h, 95% patient-bootstrap intervals; each model "
+          "minus the baseline fitted on the same training data, paired on the same resamples\n"
           "| profile | system | OVLP sensitivity | OVLP FA/24h |\n|---|---|---:|---:|")
     for res in results:
         for row in res["systems"]:
