@@ -330,22 +330,21 @@ def main(argv: list[str] | None = None) -> int:
             probs["baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
                                   for recs in (dev_recs, eval_recs)], "band-power baseline", {"fit_s": round(fit_s, 1)})
         if not args.no_external:
-            pooled = merge_stores(store.root.parent / "store_plus_default", [store.root],
-                                  [("default", default_store.root)])
-            pooled_store = FeatureStore(pooled.store)
-            ext_ckpt, ext_s = train_model(pooled_store, store.root.parent / f"model_{tag}_plus_default", cfg)
-            probs["external"] = ([model_probs(ext_ckpt, store, dev_recs), model_probs(ext_ckpt, store, eval_recs)],
-                                 "model (profile + default)", {"train_s": round(ext_s, 1),
-                                                               "train_hours": round(sum(
-                                                                   r.n_seconds for r in pooled_store.records("train"))
-                                                                   / 3600, 2)})
+            plus = f"plus_default_s{args.default_seed}"  # one pooled store and model per external corpus
+            pooled = FeatureStore(merge_stores(store.root.parent / f"store_{plus}", [store.root],
+                                               [("default", default_store.root)]).store)
+            ext_ckpt, ext_s = train_model(pooled, store.root.parent / f"model_{tag}_{plus}", cfg)
+            fit_h = round(sum(r.n_seconds for r in pooled.records("train")) / 3600, 2)
+            probs[f"external_s{args.default_seed}"] = (
+                [model_probs(ext_ckpt, store, dev_recs), model_probs(ext_ckpt, store, eval_recs)],
+                "model (profile + default)", {"train_s": round(ext_s, 1), "train_hours": fit_h})
             if bp is not None:
                 t1 = time.perf_counter()
-                fitted = bp.fit(pooled_store, "train")
+                fitted = bp.fit(pooled, "train")
                 fit_s = time.perf_counter() - t1
-                probs["external_baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
-                                               for recs in (dev_recs, eval_recs)],
-                                              "band-power baseline (profile + default)", {"fit_s": round(fit_s, 1)})
+                probs[f"external_s{args.default_seed}_baseline"] = (
+                    [[np.asarray(bp.predict_probs(fitted, r)) for r in recs] for recs in (dev_recs, eval_recs)],
+                    "band-power baseline (profile + default)", {"fit_s": round(fit_s, 1)})
         systems = []
         for key, ((p_dev, p_eval), label, extra) in probs.items():
             save_probs(store.root.parent / f"probs_{tag}_{key}.npz", dev_recs + eval_recs, p_dev + p_eval)
