@@ -54,6 +54,13 @@ def test_external_recordings_are_fitted_on_never_tuned_or_scored(tmp_path, lab_a
     assert [r.rec_id for r in merged.records("eval")] == [r.rec_id for r in lab.records("eval")]
     assert plan.to_dict()["external"]["tuh"]["recordings"] == 8
     assert plan.to_dict()["external"]["tuh"]["seizures"] == sum(r.n_seizures for r in other.records())
+    # the study's tables name it
+    from seizure.study.tables import _split_text
+
+    scored = {"split": "eval", "n_recordings": 2, "hours": 0.1, "n_seizures": 1, "n_patients": 1}
+    assert (f"Training also used external data, never tuned on or scored: tuh (8 recordings, "
+            f"{plan.to_dict()['external']['tuh']['hours']:.1f} h") in _split_text([scored], plan.to_dict())
+    assert "external" not in _split_text([scored], split_plan(lab).to_dict())
     # re-running adds nothing
     again = merge_stores(out, [lab.root], [("tuh", other.root)])
     assert (again.done, again.skipped) == (0, 16)

@@ -258,7 +258,18 @@ def _split_text(results: list[dict[str, Any]], splits: dict[str, Any] | None) ->
                  f"{t['seed']} (fraction {t['fraction']:g}, listed in the store's `tuning.json`); ")
     else:
         text += "Every run trained on **train** and chose its epoch and operating point on **dev**; "
-    return text + f"the scored split ({r['split']}) was used for neither."
+    text += f"the scored split ({r['split']}) was used for neither."
+    return text + external_text((splits or {}).get("external"))
+
+
+def external_text(external: dict[str, dict[str, Any]] | None) -> str:
+    """The sentence naming the external corpora a run also trained on (``seizure merge
+    --external``), or ""."""
+    if not external:
+        return ""
+    parts = [f"{name} ({e['recordings']} recordings, {e['hours']:.1f} h, {e['seizures']} seizures)"
+             for name, e in external.items()]
+    return f" Training also used external data, never tuned on or scored: {', '.join(parts)}."
 
 
 def _machines(results: list[dict[str, Any]]) -> str:
