@@ -116,7 +116,7 @@ def _rate(x: float | None) -> str:
     return "n/r" if x is None or not np.isfinite(x) else f"{x:.2f}"
 
 
-def _system_probs(ckpt, store, dev_recs, eval_recs, seed: int, progress: bool):
+def _system_probs(ckpt, store, dev_recs, eval_recs, seed: int, progress: bool, jobs: int = 1):
     """Per-second probabilities on dev and eval of the three systems, their dev-chosen operating
     points with their dev figures, the band-power baseline's summary and the seconds each took."""
     from seizure.baselines import bandpower, line_length
@@ -134,6 +134,8 @@ def _system_probs(ckpt, store, dev_recs, eval_recs, seed: int, progress: bool):
                       "target_reached": ckpt.summary.get("dev_target_reached")}}
 
     t0 = time.perf_counter()
+    bandpower.cache_features(store.records("train") + dev_recs + eval_recs, ckpt.recipe,
+                             bandpower.default_cache_dir(store), jobs, progress=progress)
     bp = bandpower.fit(store, "train", recipe=ckpt.recipe, seed=seed, progress=progress)
     bp, bp_dev = bandpower.operate(bp, store, "dev", pp, progress=progress)
     probs["bandpower"] = {"dev": bp_dev, "eval": [bandpower.predict_probs(bp, r) for r in eval_recs]}
@@ -185,11 +187,13 @@ def _equal_fa(probs, dev_recs, eval_recs, pp, curves) -> tuple[dict[str, Any], d
     return table, margins
 
 
-def demo_report(ckpt, store, out_dir: str | Path, *, progress: bool = False, seed: int = 0) -> dict[str, Any]:
+def demo_report(ckpt, store, out_dir: str | Path, *, progress: bool = False, seed: int = 0, jobs: int = 1
+                ) -> dict[str, Any]:
     """The model, the fitted band-power baseline (fitted on train with ``seed``) and the
     line-length reference on the store's eval split, each at its operating point chosen on dev,
     with patient-level bootstrap intervals and paired differences: writes ``report.md``,
-    ``report.json``, ``det.png`` and ``det_szcore.png`` into ``out_dir`` and returns the JSON content."""
+    ``report.json``, ``det.png`` and ``det_szcore.png`` into ``out_dir`` and returns the JSON content.
+    ``jobs`` worker processes compute the baseline's features."""
     from seizure.evaluation import channel_robustness, score_split, tuning_resolution
     from seizure.scoring import det
     from seizure.scoring.comparison import difference
@@ -199,7 +203,7 @@ def demo_report(ckpt, store, out_dir: str | Path, *, progress: bool = False, see
     if not eval_recs or not dev_recs:
         raise SeizureError("the store needs 'dev' and 'eval' recordings to evaluate", store.root)
     cfg = ckpt.config
-    probs, ops, devs, bp_summary, seconds = _system_probs(ckpt, store, dev_recs, eval_recs, seed, progress)
+    probs, ops, devs, bp_summary, seconds = _system_probs(ckpt, store, dev_recs, eval_recs, seed, progress, jobs)
     reports, curves = {}, {}
     for name in SYSTEMS:
         reports[name], curves[name] = score_split(eval_recs, probs[name]["eval"], ops[name])
@@ -504,7 +508,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, hours: float = DEMO_HOURS, see
         rep = json.loads(report_files[1].read_text())
         how = "reused"
     else:
-        rep = demo_report(ckpt, store, eval_dir, progress=progress, seed=seed)
+        rep = demo_report(ckpt, store, eval_dir, progress=progress, seed=seed, jobs=jobs)
         how = "written"
     figures = []
     for name in SYSTEMS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -80,6 +82,24 @@ def test_features_are_cached_and_reused(store, fitted, monkeypatch):
     # an EDF path (not a stored record) is computed, never cached
     monkeypatch.undo()
     np.testing.assert_allclose(bp.predict_probs(fitted, rec.edf_path), expected, atol=1e-6)
+
+
+def test_worker_processes_compute_the_same_features_and_fit(store, fitted, tmp_path):
+    """``jobs=2`` fills the cache in worker processes: the same bytes as one process, and the
+    same fitted model; a recording that fails in a worker is left uncached."""
+    records = store.records()
+    bp.cache_features(records, store.recipe, tmp_path / "two", jobs=2)
+    bp.cache_features(records, store.recipe, tmp_path / "one", jobs=1)
+    two = sorted((tmp_path / "two").iterdir())
+    assert len(two) == len(records)
+    for path in two:
+        np.testing.assert_array_equal(np.load(path), np.load(tmp_path / "one" / path.name))
+    again = bp.fit(store, seed=0, params=FAST, cache_dir=tmp_path / "fit", jobs=2)
+    rec = store.records("eval")[0]
+    np.testing.assert_array_equal(bp.predict_probs(again, rec), bp.predict_probs(fitted, rec))
+    broken = dataclasses.replace(records[0], rec_id="broken", edf_path=str(tmp_path / "missing.edf"))
+    bp.cache_features([broken], store.recipe, tmp_path / "bad", jobs=2)
+    assert not list((tmp_path / "bad").glob("broken.*"))
 
 
 def test_operating_point_uses_the_models_rule(store, fitted):

@@ -243,8 +243,38 @@ def default_cache_dir(store: FeatureStore) -> Path:
     return store.root / "cache" / "bandpower"
 
 
+@dataclass(frozen=True)
+class _CacheFeatures:
+    """A worker's task: one stored recording's features computed into the cache (nothing big
+    travels back)."""
+
+    recipe: Recipe
+    cache_dir: Path
+
+    def __call__(self, record: RecordMeta) -> None:
+        record_features(record, self.recipe, self.cache_dir)
+
+
+def cache_features(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: str | Path, jobs: int = 1, *,
+                   progress: bool = False, desc: str = "band-power features", executor=None) -> None:
+    """Compute the features of the ``records`` not cached yet into ``cache_dir`` with ``jobs``
+    workers (:func:`seizure.parallel.run`: local processes, or ``executor``'s Dask cluster). A
+    recording that fails here is left uncached, so the caller that reads it meets its error
+    itself."""
+    from seizure import parallel
+
+    cache_dir = Path(cache_dir)
+    todo = [r for r in records if not (cache_dir / f"{r.rec_id}.{cache_key(recipe)}.npy").exists()]
+    if todo:
+        parallel.run(todo, _CacheFeatures(recipe, cache_dir), jobs, progress=progress, desc=desc, unit="file",
+                     name=lambda r: r.rec_id, executor=executor)
+
+
 def _features_of(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: Path | None, progress: bool,
-                 desc: str) -> list[np.ndarray]:
+                 desc: str, jobs: int = 1) -> list[np.ndarray]:
+    if jobs > 1 and cache_dir is not None:
+        cache_features(records, recipe, cache_dir, jobs, progress=progress, desc=desc)
+        progress = False
     items = records
     if progress:
         from tqdm import tqdm
@@ -255,11 +285,12 @@ def _features_of(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: Path 
 
 def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recipe | None = None, seed: int = 0,
         cache_dir: str | Path | None = None, params: ClassifierParams = ClassifierParams(),
-        progress: bool = False, records: Sequence[RecordMeta] | None = None) -> BandPowerModel:
+        progress: bool = False, records: Sequence[RecordMeta] | None = None, jobs: int = 1) -> BandPowerModel:
     """Fit the baseline on every second of ``split``'s recordings (or of ``records``, e.g. a
     split plan's ``fit`` part; ``split`` then only names them). ``recipe``: how to montage
     and filter the EDF files (default: the store's); ``cache_dir``: where per-recording
-    features are cached (default ``<store>/cache/bandpower``)."""
+    features are cached (default ``<store>/cache/bandpower``); ``jobs``: worker processes
+    computing the features not cached yet."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
@@ -269,7 +300,7 @@ def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recip
     if not records:
         raise SeizureError(f"no {split!r} recordings to fit the band-power baseline on", store.root)
     t0 = time.perf_counter()
-    xs = _features_of(records, recipe, cache, progress, f"band-power features ({split})")
+    xs = _features_of(records, recipe, cache, progress, f"band-power features ({split})", jobs)
     ys = []
     for r, x in zip(records, xs):
         y = store.labels(r.rec_id)

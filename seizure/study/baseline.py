@@ -35,9 +35,11 @@ def _key(store, plan, pp, seed: int) -> dict[str, Any]:
             "splits": plan.to_dict(), "postprocess": dataclasses.asdict(pp), "fa_targets": list(FA_TARGETS)}
 
 
-def run_baseline(store, plan, out_dir: str | Path, pp, *, seed: int = 0, progress: bool = False) -> dict[str, Any]:
-    """Fit, operate and score the band-power baseline (see the module docstring); returns its
-    ``result.json`` content, or ``{"status": "failed", "error": ...}`` (recorded, never raised)."""
+def run_baseline(store, plan, out_dir: str | Path, pp, *, seed: int = 0, progress: bool = False, jobs: int = 1,
+                 executor=None) -> dict[str, Any]:
+    """Fit, operate and score the band-power baseline (see the module docstring; its features
+    are computed by ``jobs`` workers of ``executor``, :mod:`seizure.parallel`); returns its ``result.json`` content, or
+    ``{"status": "failed", "error": ...}`` (recorded, never raised)."""
     from seizure.baselines import bandpower as bp
     from seizure.evaluation import equal_fa, figures, score_split
 
@@ -50,6 +52,8 @@ def run_baseline(store, plan, out_dir: str | Path, pp, *, seed: int = 0, progres
     (out / FAILED).unlink(missing_ok=True)
     (out / RESULT).unlink(missing_ok=True)
     try:
+        bp.cache_features(plan.fit + plan.tune + store.records(plan.score_split), store.recipe,
+                          bp.default_cache_dir(store), jobs, progress=progress, executor=executor)
         model = bp.fit(store, "train", seed=seed, records=plan.fit, progress=progress)
         model, tune_probs = bp.operate(model, store, plan.tune_split, pp, records=plan.tune, progress=progress)
         records = store.records(plan.score_split)

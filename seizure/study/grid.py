@@ -117,7 +117,7 @@ def run_study(study_path: str | Path, store: str | Path, out_dir: str | Path, *,
         _run_all(todo, store, split, jobs, threads, result, progress, status, executor)
         if baseline:
             result.baseline = run_baseline(feature_store, splits, out / FOLDER, base_cfg.postprocess,
-                                           progress=progress)
+                                           progress=progress, jobs=jobs, executor=executor)
     except KeyboardInterrupt:
         interrupted = True
     result.tables = write_tables(study, specs, out, store=store, command=command)
