@@ -341,7 +341,7 @@ def merge_stores(store_root: str | Path, shards: Sequence[str | Path],
         for store in [*stores, *(e for _, e in externals)]:
             if store.root.resolve() == writer.root.resolve():
                 raise ConfigError("the merged store cannot be one of the stores merged into it", store.root)
-        plan = _merge_plan(writer, stores, externals, external_splits)  # every refusal before any write
+        plan = _merge_plan(writer, stores, externals, external_splits)  # every refusal before any record is written
         for store, meta, src_id in plan:
             summary.found += 1
             _merge_record(writer, store, meta, src_id, summary)
