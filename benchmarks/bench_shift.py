@@ -198,6 +198,16 @@ def baseline_module():
         return None
 
 
+def baseline_probs(bp, fit_store: FeatureStore, dev_recs, eval_recs, label: str) -> tuple:
+    """The band-power baseline fitted on ``fit_store``'s train split: its dev and eval
+    probabilities, its label and its fit time (one entry of ``main``'s ``probs``)."""
+    t0 = time.perf_counter()
+    fitted = bp.fit(fit_store, "train")
+    fit_s = time.perf_counter() - t0
+    return ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs] for recs in (dev_recs, eval_recs)], label,
+            {"fit_s": round(fit_s, 1)})
+
+
 def system_rows(name: str, dev_recs, dev_probs, eval_recs, eval_probs, pp, rules, extra: dict | None = None) -> list:
     """One row per operating-point rule (``postprocess.plateau``) for one system's probabilities."""
     best = oracle(eval_recs, eval_probs, pp)
@@ -324,11 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             probs["default_model"] = ([model_probs(default_ckpt, store, dev_recs),
                                        model_probs(default_ckpt, store, eval_recs)], "model (default)", {})
         if bp is not None:
-            t1 = time.perf_counter()
-            fitted = bp.fit(store, "train")
-            fit_s = time.perf_counter() - t1
-            probs["baseline"] = ([[np.asarray(bp.predict_probs(fitted, r)) for r in recs]
-                                  for recs in (dev_recs, eval_recs)], "band-power baseline", {"fit_s": round(fit_s, 1)})
+            probs["baseline"] = baseline_probs(bp, store, dev_recs, eval_recs, "band-power baseline")
         if not args.no_external:
             plus = f"plus_default_s{args.default_seed}"  # one pooled store and model per external corpus
             pooled = FeatureStore(merge_stores(store.root.parent / f"store_{plus}", [store.root],
@@ -339,12 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                 [model_probs(ext_ckpt, store, dev_recs), model_probs(ext_ckpt, store, eval_recs)],
                 "model (profile + default)", {"train_s": round(ext_s, 1), "train_hours": fit_h})
             if bp is not None:
-                t1 = time.perf_counter()
-                fitted = bp.fit(pooled, "train")
-                fit_s = time.perf_counter() - t1
-                probs[f"external_s{args.default_seed}_baseline"] = (
-                    [[np.asarray(bp.predict_probs(fitted, r)) for r in recs] for recs in (dev_recs, eval_recs)],
-                    "band-power baseline (profile + default)", {"fit_s": round(fit_s, 1)})
+                probs[f"external_s{args.default_seed}_baseline"] = baseline_probs(
+                    bp, pooled, dev_recs, eval_recs, "band-power baseline (profile + default)")
         systems = []
         for key, ((p_dev, p_eval), label, extra) in probs.items():
             save_probs(store.root.parent / f"probs_{tag}_{key}.npz", dev_recs + eval_recs, p_dev + p_eval)

@@ -331,14 +331,15 @@ def merge_stores(store_root: str | Path, shards: Sequence[str | Path],
     else:
         raise ConfigError("with no shards to merge, STORE must be an existing feature store to add external "
                           "training data to", store_root)
-    for s in [*stores, *(e for _, e in externals)]:
+    sources = [*stores, *(e for _, e in externals)]
+    for s in sources:
         if s.recipe_hash != first.recipe_hash:
             raise RecipeMismatchError(f"recipe {s.recipe_hash} differs from {first.recipe_hash} of {first.root}; "
                                       "all stores merged must be made with one recipe", s.root)
     writer = StoreWriter(store_root, first.recipe, first.info)
     summary = PreprocessSummary(writer.root)
     with _store_lock(writer.root):
-        for store in [*stores, *(e for _, e in externals)]:
+        for store in sources:
             if store.root.resolve() == writer.root.resolve():
                 raise ConfigError("the merged store cannot be one of the stores merged into it", store.root)
         plan = _merge_plan(writer, stores, externals, external_splits)  # every refusal before any record is written

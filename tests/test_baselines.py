@@ -94,7 +94,8 @@ def test_worker_processes_compute_the_same_features_and_fit(store, fitted, tmp_p
     assert len(two) == len(records)
     for path in two:
         np.testing.assert_array_equal(np.load(path), np.load(tmp_path / "one" / path.name))
-    again = bp.fit(store, seed=0, params=FAST, cache_dir=tmp_path / "fit", jobs=2)
+    bp.cache_features(store.records("train"), store.recipe, tmp_path / "fit", jobs=2)
+    again = bp.fit(store, seed=0, params=FAST, cache_dir=tmp_path / "fit")
     rec = store.records("eval")[0]
     np.testing.assert_array_equal(bp.predict_probs(again, rec), bp.predict_probs(fitted, rec))
     broken = dataclasses.replace(records[0], rec_id="broken", edf_path=str(tmp_path / "missing.edf"))

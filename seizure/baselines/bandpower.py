@@ -271,10 +271,7 @@ def cache_features(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: str
 
 
 def _features_of(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: Path | None, progress: bool,
-                 desc: str, jobs: int = 1) -> list[np.ndarray]:
-    if jobs > 1 and cache_dir is not None:
-        cache_features(records, recipe, cache_dir, jobs, progress=progress, desc=desc)
-        progress = False
+                 desc: str) -> list[np.ndarray]:
     items = records
     if progress:
         from tqdm import tqdm
@@ -285,12 +282,12 @@ def _features_of(records: Sequence[RecordMeta], recipe: Recipe, cache_dir: Path 
 
 def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recipe | None = None, seed: int = 0,
         cache_dir: str | Path | None = None, params: ClassifierParams = ClassifierParams(),
-        progress: bool = False, records: Sequence[RecordMeta] | None = None, jobs: int = 1) -> BandPowerModel:
+        progress: bool = False, records: Sequence[RecordMeta] | None = None) -> BandPowerModel:
     """Fit the baseline on every second of ``split``'s recordings (or of ``records``, e.g. a
     split plan's ``fit`` part; ``split`` then only names them). ``recipe``: how to montage
     and filter the EDF files (default: the store's); ``cache_dir``: where per-recording
-    features are cached (default ``<store>/cache/bandpower``); ``jobs``: worker processes
-    computing the features not cached yet."""
+    features are cached (default ``<store>/cache/bandpower``; :func:`cache_features` fills it
+    in parallel beforehand)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
@@ -300,7 +297,7 @@ def fit(store: FeatureStore | str | Path, split: str = "train", *, recipe: Recip
     if not records:
         raise SeizureError(f"no {split!r} recordings to fit the band-power baseline on", store.root)
     t0 = time.perf_counter()
-    xs = _features_of(records, recipe, cache, progress, f"band-power features ({split})", jobs)
+    xs = _features_of(records, recipe, cache, progress, f"band-power features ({split})")
     ys = []
     for r, x in zip(records, xs):
         y = store.labels(r.rec_id)
