@@ -431,8 +431,6 @@ class ChannelPooled(nn.Module):
             y = self.per_frame[1:](nn.functional.linear(x, w, first.bias - w @ mean))
         y = y.reshape(b, n_s * self.per_s, self.step, c, -1).transpose(2, 3)
         y = self.act(self.temporal(y.reshape(b, n_s * self.per_s, c, -1)))  # (B, n_s * per_s, C, E)
-        if self.per_s == 1:  # one window per second: nothing to take the max over
-            return y
         return y.reshape(b, n_s, self.per_s, c, -1).amax(dim=2)
 
     def _pool(self, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -441,12 +439,6 @@ class ChannelPooled(nn.Module):
         if self.context is not None:
             seq = y.permute(0, 2, 3, 1).reshape(b * c, e, n_s)
             y = y + self.act(self.context(seq)).reshape(b, c, e, n_s).permute(0, 3, 1, 2)
-        if mask is not None and not torch.jit.is_tracing() and bool((mask == mask[:1]).all()):
-            # every row keeps the same channels (one recording at inference): take those, no masking
-            # (not while tracing for export, whose graph must serve rows with different masks)
-            y, mask = y[:, :, mask[0] != 0], None
-            if y.shape[2] == 0:  # no usable channel
-                return y.new_zeros(b, n_s, 2 * e)
         if mask is None:
             return torch.cat([y.amax(dim=2), y.mean(dim=2)], dim=-1)
         keep = mask.to(y.dtype)[:, None, :, None]                         # (B, 1, C, 1)
