@@ -55,6 +55,32 @@ def test_long_recordings_sample_a_bounded_number_of_frames(tmp_path, monkeypatch
                                    atol=2e-5 * np.abs(plain).max())  # chunked vs whole: float32 rounding
 
 
+def test_a_second_pass_recording_computes_only_the_sampled_frames_first(tmp_path, monkeypatch):
+    """Too long to keep: the first pass computes the first frame of each sampled second only
+    (each from that second and its context), and the median equals the whole file's."""
+    monkeypatch.setattr(normalize, "MAX_SAMPLES", 10)
+    path = write_recording(tmp_path / "r.edf", seconds=95.0)
+    plain = process_edf(path, Recipe()).features
+    kept = process_edf(path, NORM, chunk_s=30).features  # 95 s fits: every feature kept
+    monkeypatch.setattr(normalize, "KEEP_MB", 0.0)
+    sampled = []
+    first_frames = EdfPipeline._first_frames
+
+    def spy(self, seconds, *args):
+        out = first_frames(self, seconds, *args)
+        sampled.append((list(seconds), out))
+        return out
+
+    monkeypatch.setattr(EdfPipeline, "_first_frames", spy)
+    for chunk_s in (7, 30, 1000):
+        sampled.clear()
+        again = process_edf(path, NORM, chunk_s=chunk_s).features
+        assert [s for seconds, _ in sampled for s in seconds] == list(range(0, 95, 10))
+        frames = np.concatenate([out for _, out in sampled])
+        np.testing.assert_allclose(frames, plain[::100], atol=2e-5 * np.abs(plain).max())  # float32 rounding
+        np.testing.assert_allclose(again, kept, atol=2e-5 * np.abs(plain).max())
+
+
 def test_a_recordings_gain_is_taken_out(tmp_path):
     """12 dB more signal: LFCC log energies move by 12 dB's worth; normalised, they do not."""
     rng_path = write_recording(tmp_path / "a.edf", seconds=60.0, burst=None)

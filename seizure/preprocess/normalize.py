@@ -15,8 +15,9 @@ LFCC values), however long the recording. The rule depends only on the recording
 so the feature store (:mod:`seizure.corpus`), ``seizure score`` and every other reader of
 an EDF (:class:`seizure.preprocess.pipeline.EdfPipeline`) compute the same values.
 Streaming readers need the median before the first chunk, so they take a first pass over
-the file (keeping its features when they fit in ``KEEP_MB``, else computing them again in a
-second pass); the store writes its features, then normalises the file in place.
+the file (keeping its features when they fit in ``KEEP_MB``; else the first pass computes
+only the sampled frames and the second computes them all); the store writes its features,
+then normalises the file in place.
 """
 
 from __future__ import annotations
@@ -56,9 +57,18 @@ class RecordingMedian:
         self.fps = int(frames_per_s)
         self._rows: list[np.ndarray] = []
 
+    def seconds(self, start_s: int, stop_s: int) -> range:
+        """The sampled seconds in ``[start_s, stop_s)`` (the median takes their first frames)."""
+        return range(-(-start_s // self.stride) * self.stride, stop_s, self.stride)
+
     def add(self, start_s: int, features: np.ndarray) -> None:
+        """A chunk's features ``(frames, C, F)`` from second ``start_s`` on; its sampled frames are kept."""
         first = -start_s % self.stride  # the chunk's first sampled second, relative to its start
         self._rows.append(np.array(features[first * self.fps::self.stride * self.fps], dtype=np.float32))
+
+    def add_frames(self, frames: np.ndarray) -> None:
+        """The sampled frames themselves ``(k, C, F)``, in order (see :meth:`seconds`)."""
+        self._rows.append(np.array(frames, dtype=np.float32))
 
     def median(self) -> np.ndarray:
         if not self._rows:

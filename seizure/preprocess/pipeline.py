@@ -21,7 +21,8 @@ A recipe that normalises each recording (``normalize = "recording_median"``,
 the median's samples and runs the quality checks) and yields the second pass's features,
 normalised. A recording whose features fit in ``normalize.KEEP_MB`` (200 MB: 5.1 h of the
 demo's LFCC) keeps them from the first pass instead of computing them again; a longer one is
-read twice, so memory stays bounded. :meth:`EdfPipeline.raw_feature_chunks` is one pass
+read twice, so memory stays bounded, and its first pass computes only the frames the median
+is taken over (3,600 at most). :meth:`EdfPipeline.raw_feature_chunks` is one pass
 without the normalisation (the store normalises its file in place instead).
 """
 
@@ -247,14 +248,32 @@ class EdfPipeline:
         stat = self.median_collector()
         keep = self.n_frames * len(self.channels) * self.n_features * 4 <= normalize.KEEP_MB * 2 ** 20
         kept: list[FeatureChunk] = []
-        for chunk in self.raw_feature_chunks(montaged):  # the first pass: the median (and the quality checks)
-            stat.add(chunk.start_s, chunk.features)
-            if keep:
+        if keep:  # the first pass: the median (and the quality checks), every feature kept
+            for chunk in self.raw_feature_chunks(montaged):
+                stat.add(chunk.start_s, chunk.features)
                 kept.append(chunk)
+        else:  # the first pass computes only the frames the median is taken over
+            for t0, t1, y, pad in self._segments():
+                if montaged is not None:
+                    montaged(MontagedChunk(t0, y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)], self.fs_hz))
+                stat.add_frames(self._first_frames(stat.seconds(t0, t1), t0, y, pad))
         median = stat.median()
         for chunk in kept if keep else self._features(self._segments(repeat=True), None):
             np.subtract(chunk.features, median, out=chunk.features)  # the chunk's own array
             yield chunk
+
+    def _first_frames(self, seconds: range, t0: int, y: np.ndarray, pad: int) -> np.ndarray:
+        """The first feature frame of each of ``seconds`` (of the chunk from ``t0``, padded signal
+        ``y``): each computed on that second and the context its frames need, all in one call
+        (the pieces side by side as channels), equal to the same frames of the whole chunk's."""
+        c, fs = min(self._context, pad), self.fs_hz
+        if not len(seconds):
+            return np.zeros((0, len(self.channels), self.n_features), dtype=np.float32)
+        n = _at(1 + 2 * c, fs)
+        pieces = np.stack([y[:, _at(pad + s - t0 - c, fs):][:, :n] for s in seconds])  # (k, C, n)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked in the second pass
+            out = self.feature.compute(pieces.reshape(-1, n), fs, self.params)
+        return out[c * self.frames_per_s].reshape(len(seconds), len(self.channels), -1)
 
     def median_collector(self) -> normalize.RecordingMedian:
         """An empty :class:`~seizure.preprocess.normalize.RecordingMedian` for this recording."""
