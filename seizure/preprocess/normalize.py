@@ -63,7 +63,7 @@ class RecordingMedian:
 
     def add(self, start_s: int, features: np.ndarray) -> None:
         """A chunk's features ``(frames, C, F)`` from second ``start_s`` on; its sampled frames are kept."""
-        first = -start_s % self.stride  # the chunk's first sampled second, relative to its start
+        first = self.seconds(start_s, start_s).start - start_s  # its first sampled second, from its start
         self._rows.append(np.array(features[first * self.fps::self.stride * self.fps], dtype=np.float32))
 
     def add_frames(self, frames: np.ndarray) -> None:

@@ -203,7 +203,7 @@ class EdfPipeline:
             raise RuntimeError("an EdfPipeline can be iterated only once")
         self._started = True
         monitor = None if repeat else self._monitor
-        fs_in, fs_out, g, pad = self.fs_hz_original, self.fs_hz, self.signal_plan.granule_s, self._pad
+        fs_in, g, pad = self.fs_hz_original, self.signal_plan.granule_s, self._pad
         for t0 in range(0, self.n_seconds, self._chunk):
             t1 = min(t0 + self._chunk, self.n_seconds)
             end = -(-t1 // g) * g
@@ -221,15 +221,19 @@ class EdfPipeline:
                     y = self.signal_plan.apply(self.plan.apply(raw))
                 del raw
                 if monitor is not None:
-                    monitor.add_montaged(y[:, _at(pad, fs_out):_at(pad + t1 - t0, fs_out)])
+                    monitor.add_montaged(self._own(y, t0, t1, pad))
             yield t0, t1, y, pad
         if monitor is not None:
             self._done = True
 
+    def _own(self, y: np.ndarray, t0: int, t1: int, pad: int) -> np.ndarray:
+        """The chunk's own seconds ``[t0, t1)`` of its padded, filtered signal ``y`` (a view)."""
+        return y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)]
+
     def montaged_chunks(self) -> Iterator[MontagedChunk]:
         """The filtered, resampled bipolar signal, chunk by chunk."""
         for t0, t1, y, pad in self._segments():
-            data = np.ascontiguousarray(y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)])
+            data = np.ascontiguousarray(self._own(y, t0, t1, pad))
             self._check(data, y)
             yield MontagedChunk(t0, data, self.fs_hz)
 
@@ -255,7 +259,7 @@ class EdfPipeline:
         else:  # the first pass computes only the frames the median is taken over
             for t0, t1, y, pad in self._segments():
                 if montaged is not None:
-                    montaged(MontagedChunk(t0, y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)], self.fs_hz))
+                    montaged(MontagedChunk(t0, self._own(y, t0, t1, pad), self.fs_hz))
                 stat.add_frames(self._first_frames(stat.seconds(t0, t1), t0, y, pad))
         median = stat.median()
         for chunk in kept if keep else self._features(self._segments(repeat=True), None):
@@ -288,7 +292,7 @@ class EdfPipeline:
         fps = self.frames_per_s
         for t0, t1, y, pad in segments:
             if montaged is not None:
-                montaged(MontagedChunk(t0, y[:, _at(pad, self.fs_hz):_at(pad + t1 - t0, self.fs_hz)], self.fs_hz))
+                montaged(MontagedChunk(t0, self._own(y, t0, t1, pad), self.fs_hz))
             c = min(self._context, pad)  # compute on the chunk and the context its frames need
             part = y[:, _at(pad - c, self.fs_hz):_at(pad + t1 - t0 + c, self.fs_hz)]
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
