@@ -199,7 +199,8 @@ def demo_recipe():
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_every_profile_corpus_preprocesses_cleanly(name, tmp_path, demo_recipe):
     corpus = tmp_path / "corpus"
-    hours = 0.6 if name == "small_lab" else 0.3  # its dev split is 6.25 % of the hours: 2 min at least
+    small = PROFILES[name].data()["split_shares"] == SMALL_LAB_SHARES
+    hours = 0.6 if small else 0.3  # a small lab's dev split is 6.25 % of the hours: 2 min at least
     summary = synthesize(corpus, hours, 9, patients=3, profile=name)
     pre = preprocess(corpus, tmp_path / "store", demo_recipe)
     assert pre.failed == 0, pre.reasons()
