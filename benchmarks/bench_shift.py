@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import hashlib
 import importlib
 import json
@@ -96,12 +97,17 @@ def corpus_store(work: Path, profile: str, hours: float, seed: int, shares: dict
     root = work / f"{profile}_h{hours:g}_s{seed}"
     stamp = {"profile": profile, "hours": hours, "seed": seed, "params": data}
     corpus = root / "corpus"
-    if not ((root / "bench.json").is_file() and json.loads((root / "bench.json").read_text()) == stamp):
-        if root.is_dir():  # another corpus under this name: its store, models and probabilities go with it
-            shutil.rmtree(root)
-        synthesize(corpus, hours, seed, params=params, profile=profile, jobs=jobs)
-        (root / "bench.json").write_text(json.dumps(stamp, indent=1))
-    pre = preprocess(corpus, root / "store", recipe, jobs=jobs)
+    work.mkdir(parents=True, exist_ok=True)
+    # Benchmark runs of other seeds or configs share the corpora: one makes (or checks) a corpus
+    # while the others wait, instead of being refused by the store's preprocessing lock.
+    with open(work / f".{root.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ((root / "bench.json").is_file() and json.loads((root / "bench.json").read_text()) == stamp):
+            if root.is_dir():  # another corpus under this name: its store, models and probabilities go with it
+                shutil.rmtree(root)
+            synthesize(corpus, hours, seed, params=params, profile=profile, jobs=jobs)
+            (root / "bench.json").write_text(json.dumps(stamp, indent=1))
+        pre = preprocess(corpus, root / "store", recipe, jobs=jobs)
     if pre.failed:
         print(f"  {profile}: {pre.failed} recording(s) failed to preprocess: {pre.reasons()[:3]}")
     info = json.loads((corpus / "synth.json").read_text())["splits"]
