@@ -1,5 +1,6 @@
-"""Named synthetic profiles: the default corpus is unchanged, each held-out profile shifts the
-data the way it says, and every profile's corpus goes through preprocessing."""
+"""Named synthetic profiles: the default corpus is unchanged, each shift profile (the shifted
+development set and the held-out set) moves the data the way it says, and every profile's
+corpus goes through preprocessing."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from seizure.synth import SynthParams, head, synthesize
 from seizure.synth.artifacts import Ctx
 from seizure.synth.channels import tcp_channels
 from seizure.synth.plan import make_seizure, patient_traits, plan_corpus, shift_traits
-from seizure.synth.profiles import HELD_OUT, PROFILES, SMALL_LAB_SHARES, get_profile
+from seizure.synth.profiles import HELD_OUT, PROFILES, SHIFTED_DEV, SMALL_LAB_SHARES, get_profile
 from seizure.synth.scene import build_scene
 from seizure.synth.seizures import render
 
@@ -175,6 +176,43 @@ def test_lab_shift_plans_other_rates_missing_electrodes_and_patient_gains():
     # the default draws nothing: traits are returned as they are
     t = patient_traits(np.random.default_rng(0), SynthParams(), True)
     assert shift_traits(np.random.default_rng(1), t, SynthParams()) is t
+
+
+def test_the_two_shift_sets_are_disjoint_named_profiles():
+    assert set(SHIFTED_DEV) | set(HELD_OUT) <= set(PROFILES) - {"default"}
+    assert not set(SHIFTED_DEV) & set(HELD_OUT)
+
+
+def _seizure_summary(plans):
+    seizures = [sz for p in plans for sz in p.seizures]
+    generalized = sum(sz.label in ("gnsz", "absz", "tnsz", "tcsz") for sz in seizures) / len(seizures)
+    seconds = sum(p.duration_s for p in plans)
+    return seizures, generalized, sum(sz.duration_s for sz in seizures) / seconds
+
+
+def test_held_out_profiles_turn_the_knobs_they_name():
+    default = plan_corpus(16.0, 4, SynthParams())
+    d_seizures, d_generalized, d_burden = _seizure_summary(default)
+    # generalised-heavy, lower-amplitude seizures
+    gen = plan_corpus(16.0, 4, get_profile("generalized_subtle").params())
+    g_seizures, g_generalized, _ = _seizure_summary(gen)
+    assert g_generalized > d_generalized + 0.1
+    assert np.median([sz.amplitude_uv for sz in g_seizures]) < np.median([sz.amplitude_uv for sz in d_seizures])
+    # monitoring-unit recordings: longer, rarer seizures, fewer activation procedures
+    params = get_profile("long_monitoring").params()
+    long = plan_corpus(16.0, 4, params)
+    assert np.median([p.duration_s for p in long]) > 1.5 * np.median([p.duration_s for p in default])
+    assert _seizure_summary(long)[2] < d_burden
+    assert params.hv_probability < SynthParams().hv_probability and params.artifact_scale > 1
+    # another site: its rates, missing electrodes, wider patient gains
+    site = plan_corpus(16.0, 4, get_profile("multi_site").params())
+    assert {p.fs_hz for p in site} <= {250.0, 256.0, 400.0, 1024.0} and 1024.0 in {p.fs_hz for p in site}
+    assert 0.05 < sum(bool(p.missing) for p in site) / len(site) < 0.5
+    assert np.std(np.log([p.traits.gain for p in site])) > 0.25
+    # all three at a small lab's size
+    clinic = get_profile("small_clinic").params()
+    assert clinic.split_shares == SMALL_LAB_SHARES
+    assert clinic.seizure_snr < 1 and clinic.recording_median_min > 15 and clinic.fs_choices_hz
 
 
 def test_small_lab_has_the_issue_sizes():

@@ -113,7 +113,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             merge(merge(merge(_MORPHOLOGY, _HARD_NEGATIVES), _LAB), {"split_shares": SMALL_LAB_SHARES}), 22.4),
     Profile("generalized_subtle", "generalised-heavy mix (absence, tonic, generalised spike-wave); ictal amplitude "
             "x0.7; 25 % of fnsz/cpsz subtle; bilateral spread 1.5x as often", _GENERALIZED, 12.0),
-    Profile("long_monitoring", "monitoring-unit recordings: median 45 min, 5 % of the time in seizure, half the "
+    Profile("long_monitoring", "monitoring-unit recordings: lengths drawn around 45 min, 5 % of the time in seizure, half the "
             "patients with seizures, few activation procedures, 1.6x every artifact, 2x the mains hum",
             _LONG, 12.0),
     Profile("multi_site", "another site: 250/256/400/1024 Hz, 1-2 missing electrodes in 25 % of recordings, "
