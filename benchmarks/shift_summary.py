@@ -39,14 +39,17 @@ def load_runs(paths: list[str]) -> list[dict]:
             raise SystemExit(f"{path}: not a bench_shift.py JSON ({exc})") from None
         run["_path"], run["_seed"] = path, training_seed(run)
         runs.append(run)
-    first = runs[0]
+    first = _setting(runs[0])
     for run in runs[1:]:
-        same = {k: run.get(k) == first.get(k) for k in ("config", "hours", "seed", "split_shares")}
-        rest = sorted(o for o in run.get("overrides", []) if not o.startswith("train.seed"))
-        if not all(same.values()) or rest != sorted(o for o in first.get("overrides", [])
-                                                    if not o.startswith("train.seed")):
-            raise SystemExit(f"{run['_path']}: another config, corpus or size than {first['_path']}")
+        if _setting(run) != first:
+            raise SystemExit(f"{run['_path']}: another config, corpus or size than {runs[0]['_path']}")
     return runs
+
+
+def _setting(run: dict) -> tuple:
+    """What must be equal between the runs of one table: all but the training seed."""
+    overrides = sorted(o for o in run.get("overrides", []) if not o.startswith("train.seed"))
+    return (*(json.dumps(run.get(k), sort_keys=True) for k in ("config", "hours", "seed", "split_shares")), overrides)
 
 
 def collect(runs: list[dict]) -> dict[tuple[str, str], list[dict]]:

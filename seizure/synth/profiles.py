@@ -100,6 +100,15 @@ _SITE = {
     "line_noise_uv": 8.0,
 }
 
+
+def _at_small_lab_size(*shifts: dict[str, Any]) -> dict[str, Any]:
+    """The overrides of every shift in ``shifts`` (later ones win), at the small lab's split shares."""
+    out: dict[str, Any] = {}
+    for shift in shifts:
+        out = merge(out, shift)
+    return merge(out, {"split_shares": SMALL_LAB_SHARES})
+
+
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("default", "the generator's defaults: the corpus the demo config was tuned on", {}, 1.0),
     Profile("focal_evolving", "focal-heavy mix; rhythmic delta/theta, repetitive spike-wave and low-voltage fast "
@@ -110,7 +119,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("lab_shift", "another lab: 200/500/512/1000 Hz, 1-2 missing electrodes in 40 % of recordings, 50 Hz "
             "mains, patient-to-patient amplitude and background variation", _LAB, 12.0),
     Profile("small_lab", "all three shifts at a small lab's size: train 6.7 h, dev 1.4 h, eval 14.3 h",
-            merge(merge(merge(_MORPHOLOGY, _HARD_NEGATIVES), _LAB), {"split_shares": SMALL_LAB_SHARES}), 22.4),
+            _at_small_lab_size(_MORPHOLOGY, _HARD_NEGATIVES, _LAB), 22.4),
     Profile("generalized_subtle", "generalised-heavy mix (absence, tonic, generalised spike-wave); ictal amplitude "
             "x0.7; 25 % of fnsz/cpsz subtle; bilateral spread 1.5x as often", _GENERALIZED, 12.0),
     Profile("long_monitoring", "monitoring-unit recordings: lengths drawn around 45 min, 5 % of the time in seizure, half the "
@@ -119,7 +128,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("multi_site", "another site: 250/256/400/1024 Hz, 1-2 missing electrodes in 25 % of recordings, "
             "wider patient-to-patient EEG and ictal amplitude, 5x the mains hum", _SITE, 12.0),
     Profile("small_clinic", "the three shifts above at a small lab's size: train 6.7 h, dev 1.4 h, eval 14.3 h",
-            merge(merge(merge(_GENERALIZED, _LONG), _SITE), {"split_shares": SMALL_LAB_SHARES}), 22.4),
+            _at_small_lab_size(_GENERALIZED, _LONG, _SITE), 22.4),
 )}
 SHIFTED_DEV = ("focal_evolving", "hard_negatives", "lab_shift", "small_lab")
 HELD_OUT = ("generalized_subtle", "long_monitoring", "multi_site", "small_clinic")
